@@ -23,7 +23,7 @@ export PY_COLORS := 0
 # composition on one host; `smoke` proves the plumbing.
 SCENARIOS ?= $(shell tools/scenarios.sh)
 
-.PHONY: help venv check lint sanity unit rules test molecule demo clean testbed services
+.PHONY: help venv check lint sanity unit rules build test molecule demo clean testbed services
 
 help:
 	@echo "make demo      deploy the stack onto local systemd test hosts and print where to look"
@@ -58,7 +58,10 @@ unit: venv
 rules: venv
 	@$(STAGE) promtool-rules tools/promtool-tests.sh
 
-check: lint sanity unit rules
+build: venv
+	@$(STAGE) collection-build tools/build-check.sh
+
+check: lint sanity unit rules build
 
 testbed: venv
 	@$(STAGE) testbed tools/testbed.sh up

@@ -35,7 +35,7 @@ pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 port_owner() {
   # Prints "pid/command" of whatever listens on IP:PORT (or any address:PORT), nothing if free.
-  ss -Hltnp "( sport = :$2 )" 2>/dev/null | grep -E "(${1//./\\.}|\*|0\.0\.0\.0|\[::\]):$2 " | sed -E 's/.*users:\(\("([^"]+)",pid=([0-9]+).*/\2\/\1/' | head -n1
+  ss -Hltnp "( sport = :$2 )" 2>/dev/null | grep -E "(${1//./\\.}|\*|0\.0\.0\.0|\[::\]):$2 " | sed -E 's/.*users:\(\("([^"]+)",pid=([0-9]+).*/\2\/\1/' | head -n1 || true
 }
 
 require_free_port() {
@@ -151,9 +151,11 @@ start_acme() {
   acme_make_tls "$dir"
   if ! pid_alive "$dir/dns.pid"; then
     setsid pebble-challtestsrv -management "$BIND_IP:$ACME_DNS_MGMT_PORT" -dns01 "$BIND_IP:$ACME_DNS_PORT" \
-      -http01 "" -https01 "" -tlsalpn01 "" -doh "" -defaultIPv4 "$BIND_IP" -defaultIPv6 "" \
+      -http01 "" -https01 "" -tlsalpn01 "" -defaultIPv4 "$BIND_IP" -defaultIPv6 "" \
       >"$dir/dns.log" 2>&1 < /dev/null &
     echo $! >"$dir/dns.pid"
+    wait_until "pebble-challtestsrv" "$dir/dns.pid" "$dir/dns.log" \
+      curl -s -o /dev/null "http://$BIND_IP:$ACME_DNS_MGMT_PORT/"
   fi
   cat >"$dir/pebble-config.json" <<JSON
 {"pebble": {"listenAddress": "$BIND_IP:$ACME_PORT", "managementListenAddress": "$BIND_IP:$ACME_MGMT_PORT",

@@ -15,6 +15,9 @@ set -euo pipefail
 TESTBED_NETWORK="${TESTBED_NETWORK:-prodready-testbed}"
 TESTBED_SUBNET="${TESTBED_SUBNET:-172.30.100.0/24}"
 TESTBED_GATEWAY="${TESTBED_GATEWAY:-172.30.100.1}"
+# Docker hands out addresses from the upper half (Molecule instances); the lower half is
+# for hosts with fixed addresses (the demo inventories use .10-.63).
+TESTBED_IP_RANGE="${TESTBED_IP_RANGE:-172.30.100.128/25}"
 TESTBED_IMAGE_REPO="${TESTBED_IMAGE_REPO:-prodready/debian}"
 TESTBED_MIRROR="${TESTBED_MIRROR:-http://deb.debian.org/debian}"
 TESTBED_CACHE="${TESTBED_CACHE:-/var/cache/prodready-testbed}"
@@ -142,12 +145,23 @@ cmd_images() {
 }
 
 cmd_network() {
-  local subnet
+  local subnet ip_range
   if subnet=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' "$TESTBED_NETWORK" 2>/dev/null); then
     [ "$subnet" = "$TESTBED_SUBNET" ] || die "network $TESTBED_NETWORK exists with subnet $subnet, expected $TESTBED_SUBNET. Fix: tools/testbed.sh clean"
-    return 0
+    ip_range=$(docker network inspect -f '{{range .IPAM.Config}}{{.IPRange}}{{end}}' "$TESTBED_NETWORK")
+    if [ "$ip_range" != "$TESTBED_IP_RANGE" ]; then
+      if [ -z "$(docker network inspect -f '{{range .Containers}}{{.Name}} {{end}}' "$TESTBED_NETWORK")" ]; then
+        log "recreating network $TESTBED_NETWORK with dynamic range $TESTBED_IP_RANGE"
+        docker network rm "$TESTBED_NETWORK" >/dev/null
+      else
+        log "WARNING: network $TESTBED_NETWORK hands out addresses from its whole subnet; fixed-address hosts may collide. Fix: tools/testbed.sh clean"
+        return 0
+      fi
+    else
+      return 0
+    fi
   fi
-  if ! docker network create --driver bridge --subnet "$TESTBED_SUBNET" --gateway "$TESTBED_GATEWAY" \
+  if ! docker network create --driver bridge --subnet "$TESTBED_SUBNET" --gateway "$TESTBED_GATEWAY" --ip-range "$TESTBED_IP_RANGE" \
       --label "$TESTBED_LABEL" "$TESTBED_NETWORK" >/dev/null 2>"$TESTBED_CACHE/network.err"; then
     cat "$TESTBED_CACHE/network.err" >&2
     die "could not create network $TESTBED_NETWORK ($TESTBED_SUBNET). Fix: another network may use that subnet (docker network ls), or set TESTBED_SUBNET/TESTBED_GATEWAY."
