@@ -18,6 +18,7 @@ export MOLECULE_GLOB := molecule/*/molecule.yml
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
+export NO_COLOR := 1
 
 # Molecule scenarios run by `make test`, in this order. `default` is the site.yml
 # composition on one host; `smoke` proves the plumbing.
