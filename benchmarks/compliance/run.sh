@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Audit time of the whole compliance catalog (prodready.platform.compliance_audit, one module call)
+# beside `lynis audit system --quick` on the same systemd test host.
+#
+#   benchmarks/compliance/run.sh                      # starts test host compliance-bench (Debian 12)
+#   BENCH_HOST=compliance-deb12 benchmarks/compliance/run.sh   # reuse a running (e.g. Molecule) host
+#
+# Env: BENCH_HOST (container name), BENCH_IMAGE_TAG (12|13), BENCH_IP (only when the host is
+# created; default 172.30.100.219), BENCH_RUNS (audit repetitions, default 3), BENCH_KEEP=1 keeps
+# a host this script created.
+set -euo pipefail
+REPO_DIR="$(cd "$(dirname "$0")/../.." && pwd)"
+export PATH="$REPO_DIR/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$REPO_DIR/collections"
+export ANSIBLE_STDOUT_CALLBACK=ansible.builtin.default ANSIBLE_CALLBACKS_ENABLED="" ANSIBLE_PIPELINING=true
+export ANSIBLE_ROLES_PATH="$REPO_DIR/roles"
+HOST="${BENCH_HOST:-compliance-bench}"
+created=0
+if ! docker container inspect "$HOST" >/dev/null 2>&1; then
+  "$REPO_DIR/tools/testbed.sh" up >/dev/null
+  "$REPO_DIR/tools/testbed.sh" host "$HOST" "${BENCH_IMAGE_TAG:-12}" "${BENCH_IP:-172.30.100.219}"
+  created=1
+fi
+cleanup() { if [ "$created" = 1 ] && [ "${BENCH_KEEP:-0}" != 1 ]; then "$REPO_DIR/tools/testbed.sh" rm "$HOST"; fi; }
+trap cleanup EXIT
+out=$(mktemp)
+ansible-playbook -i "$HOST," -c community.docker.docker -e "bench_runs=${BENCH_RUNS:-3}" \
+  "$REPO_DIR/benchmarks/compliance/bench.yml" >"$out" 2>&1 || { tail -40 "$out"; exit 1; }
+grep -oE '"BENCH [^"]*"' "$out" | sed -E 's/^"BENCH //; s/"$//'
+rm -f "$out"

@@ -1,0 +1,1146 @@
+# -*- coding: utf-8 -*-
+# Copyright: prodready.platform contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""File integrity: tree scans, signed manifests, verification levels, off-host copies.
+
+The one core library behind the ``integrity_baseline`` / ``integrity_verify`` modules, the
+``integrity`` filters and the on-host monitor of the ``integrity`` role (which ships this file
+next to its CLI and imports it as ``integrity``). Standard library only at import time;
+Ed25519 signatures need ``cryptography`` and the off-host copy needs ``boto3``, both imported
+lazily so a host without them can still scan and compare.
+
+Manifest file format (version 1), two lines::
+
+    {"algorithm":"ed25519","body_sha256":"...","format":"prodready-integrity-manifest",
+     "format_version":1,"key_id":"...","signature":"<base64>"}
+    {"config":{...},"entries":{...},...}            <- the body, canonical JSON
+
+The signature covers the exact body bytes; the header must be canonical JSON too, so any
+changed byte anywhere in the file makes loading fail.
+
+Levels (see docs/integrity.md for the table of what each catches):
+
+* ``minimal``  - type, size, mode, owner, group, link target, added/removed. No hashing.
+* ``standard`` - minimal + mtime, ctime and inode; files whose metadata changed are rehashed.
+  ctime cannot be set from user space, so ``touch -r`` after a content change is still seen.
+* ``comprehensive`` - every file rehashed + ``dpkg --verify`` drift since the baseline + new
+  SUID/SGID files + systemd unit and sudoers drift.
+* ``full`` - comprehensive + the local manifest compared with the off-host copy (the tree is
+  checked against the off-host copy), backup restore-test status, certificate chains.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import binascii
+import datetime
+import hashlib
+import json
+import os
+import re
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+
+try:
+    from concurrent.futures import ThreadPoolExecutor
+except ImportError:  # pragma: no cover - Python 2 is not supported by this library
+    ThreadPoolExecutor = None
+
+FORMAT_NAME = "prodready-integrity-manifest"
+FORMAT_VERSION = 1
+SIGNATURE_ALGORITHM = "ed25519"
+LEVELS = ("minimal", "standard", "comprehensive", "full")
+
+# Where unit files and sudoers live; checked from the comprehensive level on.
+DEFAULT_SYSTEM_PATHS = {
+    "unit": ["/etc/systemd/system", "/usr/lib/systemd/system"],
+    "sudoers": ["/etc/sudoers", "/etc/sudoers.d"],
+}
+
+# One violation kind per finding, in the order of severity used to pick the kind of a
+# change with several reasons. Metrics export one series per kind.
+VIOLATION_KINDS = (
+    "signature", "offhost", "suid", "type", "target", "content", "mode", "owner", "metadata",
+    "added", "removed", "unreadable", "package", "unit", "sudoers", "backup", "certificate",
+)
+_REASON_KIND = {
+    "suid": "suid", "type": "type", "target": "target", "content": "content", "size": "content",
+    "mode": "mode", "owner": "owner", "group": "owner", "mtime": "metadata", "ctime": "metadata",
+    "inode": "metadata", "unreadable": "unreadable", "added": "added", "removed": "removed",
+}
+
+TYPE_FILE = "file"
+TYPE_DIR = "dir"
+TYPE_LINK = "symlink"
+TYPE_OTHER = "other"
+
+SMALL_FILE = 1 << 20  # read in one call up to 1 MiB, stream above
+READ_CHUNK = 1 << 20
+
+
+class IntegrityError(Exception):
+    """Base class: every error this library raises on bad input or bad manifests."""
+
+
+class ConfigError(IntegrityError):
+    """Bad configuration: unknown level, missing path, bad pattern, bad key text."""
+
+
+class ManifestError(IntegrityError):
+    """A manifest that cannot be read: malformed, not canonical, wrong format."""
+
+
+class UnsupportedVersionError(ManifestError):
+    """A manifest written by a newer format version than this library understands."""
+
+
+class SignatureError(ManifestError):
+    """The signature does not verify: the manifest changed or another key signed it."""
+
+
+class MissingDependencyError(IntegrityError):
+    """An optional library (cryptography, boto3) is needed for this operation."""
+
+
+# --------------------------------------------------------------------------------------
+# Path rules
+# --------------------------------------------------------------------------------------
+
+def glob_to_regex(pattern):
+    """Translate a path glob: ``*`` and ``?`` stay within one path component, ``**`` spans
+    components, ``[...]`` is a character class. A trailing ``/**`` also matches the directory
+    itself so excluding ``/srv/cache/**`` prunes ``/srv/cache``."""
+    if not isinstance(pattern, str) or not pattern:
+        raise ConfigError("path pattern must be a non-empty string, got %r" % (pattern,))
+    out = []
+    i = 0
+    n = len(pattern)
+    while i < n:
+        char = pattern[i]
+        if char == "*":
+            if pattern[i:i + 2] == "**":
+                if pattern[i + 2:i + 3] == "/":
+                    out.append("(?:.*/)?")
+                    i += 3
+                    continue
+                out.append(".*")
+                i += 2
+                continue
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            end = pattern.find("]", i + 2 if pattern[i + 1:i + 2] in ("!", "]") else i + 1)
+            if end < 0:
+                out.append(re.escape(char))
+            else:
+                body = pattern[i + 1:end]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("(?!/)[" + body.replace("\\", "\\\\") + "]")
+                i = end
+        elif char == "/" and pattern[i:] == "/**":
+            out.append("(?:/.*)?")
+            break
+        else:
+            out.append(re.escape(char))
+        i += 1
+    try:
+        return re.compile("".join(out) + r"\Z", re.DOTALL)
+    except re.error as exc:
+        raise ConfigError("invalid path pattern %r: %s" % (pattern, exc))
+
+
+class PathRules(object):
+    """Include/exclude globs. Patterns with a ``/`` match the absolute path, patterns without
+    one match the last component (``*.log``). Exclude wins; an empty include list includes
+    everything; an excluded directory is not descended into."""
+
+    def __init__(self, include=None, exclude=None):
+        self.include = list(include or [])
+        self.exclude = list(exclude or [])
+        self._include = [self._compile(p) for p in self.include]
+        self._exclude = [self._compile(p) for p in self.exclude]
+
+    @staticmethod
+    def _compile(pattern):
+        return ("/" in pattern, glob_to_regex(pattern))
+
+    @staticmethod
+    def _match(compiled, path):
+        base = path.rsplit("/", 1)[-1]
+        for has_slash, regex in compiled:
+            if regex.match(path if has_slash else base):
+                return True
+        return False
+
+    def excluded(self, path):
+        return self._match(self._exclude, path)
+
+    def included(self, path):
+        if self.excluded(path):
+            return False
+        return not self._include or self._match(self._include, path)
+
+    def as_dict(self):
+        return {"include": list(self.include), "exclude": list(self.exclude)}
+
+
+# --------------------------------------------------------------------------------------
+# Scanning and hashing
+# --------------------------------------------------------------------------------------
+
+def _type_of(mode):
+    if stat.S_ISREG(mode):
+        return TYPE_FILE
+    if stat.S_ISDIR(mode):
+        return TYPE_DIR
+    if stat.S_ISLNK(mode):
+        return TYPE_LINK
+    return TYPE_OTHER
+
+
+def entry_from_stat(path, st):
+    """The metadata record of one path (no hash yet)."""
+    kind = _type_of(st.st_mode)
+    entry = {
+        "type": kind,
+        "size": st.st_size if kind in (TYPE_FILE, TYPE_LINK) else 0,
+        "mode": stat.S_IMODE(st.st_mode),
+        "uid": st.st_uid,
+        "gid": st.st_gid,
+        "mtime_ns": st.st_mtime_ns,
+        "ctime_ns": st.st_ctime_ns,
+        "inode": st.st_ino,
+    }
+    if kind == TYPE_LINK:
+        try:
+            entry["target"] = os.readlink(path)
+        except OSError as exc:
+            entry["target"] = None
+            entry["error"] = str(exc)
+    return entry
+
+
+def normalise_roots(paths):
+    if isinstance(paths, str):
+        paths = [paths]
+    if not paths:
+        raise ConfigError("at least one path to scan is required")
+    roots = []
+    for path in paths:
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ConfigError("paths must be absolute, got %r" % (path,))
+        path = os.path.normpath(path)
+        if path.startswith("//"):
+            path = "/" + path.lstrip("/")
+        if path not in roots:
+            roots.append(path)
+    return roots
+
+
+def walk(paths, rules=None, missing_ok=False):
+    """Scan ``paths`` with ``os.scandir`` (no subprocesses, no symlinks followed).
+
+    Returns ``{path: entry}``. A root that does not exist raises ``ConfigError`` unless
+    ``missing_ok`` (then it is simply absent, which verification reports as removed).
+    """
+    rules = rules or PathRules()
+    entries = {}
+    for root in normalise_roots(paths):
+        try:
+            st = os.lstat(root)
+        except FileNotFoundError:
+            if missing_ok:
+                continue
+            raise ConfigError("path %s does not exist" % root)
+        except OSError as exc:
+            raise ConfigError("cannot read %s: %s" % (root, exc))
+        if rules.excluded(root):
+            continue
+        if rules.included(root):
+            entries[root] = entry_from_stat(root, st)
+        if stat.S_ISDIR(st.st_mode):
+            _walk_dir(root, rules, entries)
+    return entries
+
+
+def _walk_dir(top, rules, entries):
+    stack = [top]
+    while stack:
+        directory = stack.pop()
+        try:
+            iterator = os.scandir(directory)
+        except OSError as exc:
+            entries.setdefault(directory, {"type": TYPE_DIR}).setdefault("error", str(exc))
+            continue
+        with iterator:
+            for item in iterator:
+                path = item.path
+                if rules._exclude and rules.excluded(path):
+                    continue
+                try:
+                    st = item.stat(follow_symlinks=False)
+                except OSError:
+                    continue  # vanished between readdir and lstat
+                is_dir = stat.S_ISDIR(st.st_mode)
+                if not rules._include or rules.included(path):
+                    entries[path] = entry_from_stat(path, st)
+                if is_dir:
+                    stack.append(path)
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_NOATIME = getattr(os, "O_NOATIME", 0)
+
+
+def sha256_file(path, buffer=None):
+    """SHA-256 of a regular file. Opens with O_NOFOLLOW (a file swapped for a symlink is not
+    followed) and O_NONBLOCK (a file swapped for a FIFO does not hang the scan). hashlib drops
+    the GIL for buffers above 2 KiB, so threads hash in parallel."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS | _NOATIME)
+    except PermissionError:
+        fd = os.open(path, _OPEN_FLAGS)  # O_NOATIME needs ownership or CAP_FOWNER
+    try:
+        digest = hashlib.sha256()
+        data = os.read(fd, SMALL_FILE)
+        digest.update(data)
+        if len(data) == SMALL_FILE:
+            view = memoryview(buffer if buffer is not None else bytearray(READ_CHUNK))
+            while True:
+                count = os.readv(fd, [view])
+                if not count:
+                    break
+                digest.update(view[:count])
+        return digest.hexdigest()
+    finally:
+        os.close(fd)
+
+
+def _hash_chunk(paths):
+    buffer = bytearray(READ_CHUNK)
+    out = {}
+    for path in paths:
+        try:
+            out[path] = (sha256_file(path, buffer), None)
+        except OSError as exc:
+            out[path] = (None, exc.strerror or str(exc))
+    return out
+
+
+def default_workers():
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        count = os.cpu_count() or 1
+    return max(1, min(count, 8))
+
+
+def hash_files(paths, workers=None, sizes=None):
+    """Hash many files in parallel. Returns ``{path: (sha256 or None, error or None)}``.
+
+    Files are dealt into ``workers * 4`` interleaved chunks (largest first when ``sizes`` is
+    given) so one huge file does not leave the other threads idle at the end.
+    """
+    paths = list(paths)
+    if not paths:
+        return {}
+    workers = workers or default_workers()
+    total = sum(sizes.get(p, 0) for p in paths) if sizes else None
+    if workers == 1 or len(paths) < 16 or (total is not None and total < (8 << 20)):
+        return _hash_chunk(paths)
+    if sizes:
+        paths.sort(key=lambda p: sizes.get(p, 0), reverse=True)
+    chunk_count = min(len(paths), workers * 4)
+    chunks = [paths[i::chunk_count] for i in range(chunk_count)]
+    result = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for part in pool.map(_hash_chunk, chunks):
+            result.update(part)
+    return result
+
+
+def add_hashes(entries, workers=None, only=None):
+    """Fill ``sha256`` into the regular-file entries (all, or those in ``only``)."""
+    targets = [p for p, e in entries.items() if e.get("type") == TYPE_FILE and (only is None or p in only)]
+    sizes = dict((p, entries[p].get("size", 0)) for p in targets)
+    for path, (digest, error) in hash_files(targets, workers, sizes).items():
+        entries[path]["sha256"] = digest
+        if error:
+            entries[path]["error"] = error
+    return entries
+
+
+# --------------------------------------------------------------------------------------
+# Package manager and system groups
+# --------------------------------------------------------------------------------------
+
+_DPKG_LINE = re.compile(r"^(missing|\S{9})\s+(c\s+)?(/.*)$")
+
+
+def dpkg_verify(timeout=600):
+    """Files that fail ``dpkg --verify``: ``{path: flags}`` (flags like ``??5??????`` or
+    ``missing``), or ``None`` when dpkg is not installed."""
+    dpkg = None
+    for candidate in ("/usr/bin/dpkg", "/bin/dpkg"):
+        if os.path.exists(candidate):
+            dpkg = candidate
+            break
+    if dpkg is None:
+        return None
+    env = dict(os.environ, LC_ALL="C")
+    proc = subprocess.Popen([dpkg, "--verify"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out, err = proc.communicate(timeout=timeout)
+    if proc.returncode not in (0, 1):
+        raise IntegrityError("dpkg --verify failed (%d): %s" % (proc.returncode, err.decode("utf-8", "replace").strip()))
+    result = {}
+    for line in out.decode("utf-8", "surrogateescape").splitlines():
+        match = _DPKG_LINE.match(line.strip())
+        if match:
+            result[match.group(3)] = match.group(1) + (" conffile" if match.group(2) else "")
+    return result
+
+
+def scan_system(system_paths=None, workers=None):
+    """Scan and hash the unit-file and sudoers locations: ``{group: {path: entry}}``."""
+    groups = DEFAULT_SYSTEM_PATHS if system_paths is None else system_paths
+    out = {}
+    for group in sorted(groups):
+        roots = [p for p in groups[group] if p]
+        out[group] = add_hashes(walk(roots, missing_ok=True), workers) if roots else {}
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Keys and signatures (Ed25519 via cryptography)
+# --------------------------------------------------------------------------------------
+
+def _crypto():
+    try:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+        from cryptography.exceptions import InvalidSignature
+    except ImportError:
+        raise MissingDependencyError(
+            "Ed25519 signatures need the Python 'cryptography' library "
+            "(Debian: apt-get install python3-cryptography; pip: cryptography)")
+    return serialization, ed25519, InvalidSignature
+
+
+def _decode_key_text(text, what):
+    if isinstance(text, bytes):
+        text = text.decode("ascii", "replace")
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError("%s is empty" % what)
+    return text.strip()
+
+
+def load_private_key(text):
+    """An Ed25519 private key from PEM (PKCS#8) or base64 of the 32-byte seed."""
+    serialization, ed25519, _unused = _crypto()
+    text = _decode_key_text(text, "the private key")
+    try:
+        if text.startswith("-----BEGIN"):
+            key = serialization.load_pem_private_key(text.encode("ascii"), password=None)
+        else:
+            raw = base64.b64decode(text, validate=True)
+            if len(raw) != 32:
+                raise ValueError("expected 32 bytes, got %d" % len(raw))
+            key = ed25519.Ed25519PrivateKey.from_private_bytes(raw)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise ConfigError("the private key is not an Ed25519 key (PEM or base64 of 32 bytes): %s" % exc)
+    if not isinstance(key, ed25519.Ed25519PrivateKey):
+        raise ConfigError("the private key is not an Ed25519 key")
+    return key
+
+
+def load_public_key(text):
+    """An Ed25519 public key from PEM (SubjectPublicKeyInfo) or base64 of the 32 bytes."""
+    serialization, ed25519, _unused = _crypto()
+    text = _decode_key_text(text, "the public key")
+    try:
+        if text.startswith("-----BEGIN"):
+            key = serialization.load_pem_public_key(text.encode("ascii"))
+        else:
+            raw = base64.b64decode(text, validate=True)
+            if len(raw) != 32:
+                raise ValueError("expected 32 bytes, got %d" % len(raw))
+            key = ed25519.Ed25519PublicKey.from_public_bytes(raw)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise ConfigError("the public key is not an Ed25519 key (PEM or base64 of 32 bytes): %s" % exc)
+    if not isinstance(key, ed25519.Ed25519PublicKey):
+        raise ConfigError("the public key is not an Ed25519 key")
+    return key
+
+
+def _raw_public(public_key):
+    serialization = _crypto()[0]
+    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def public_key_text(key):
+    """base64 of the raw public key, for a private or a public key object."""
+    if hasattr(key, "public_key"):
+        key = key.public_key()
+    return base64.b64encode(_raw_public(key)).decode("ascii")
+
+
+def key_id(key):
+    """A short fingerprint naming the key in manifests and error messages."""
+    if hasattr(key, "public_key"):
+        key = key.public_key()
+    return hashlib.sha256(_raw_public(key)).hexdigest()[:16]
+
+
+def generate_private_key_text():
+    """base64 of a new random 32-byte Ed25519 seed (the value to keep in vault)."""
+    serialization, ed25519, _unused = _crypto()
+    key = ed25519.Ed25519PrivateKey.generate()
+    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    return base64.b64encode(raw).decode("ascii")
+
+
+# --------------------------------------------------------------------------------------
+# Manifest format
+# --------------------------------------------------------------------------------------
+
+def canonical_json(value):
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii")
+
+
+def utc_now_text():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_manifest(entries, paths, rules=None, system=None, packages=None, host=None, created=None):
+    """The manifest body (a dict) for scanned ``entries``."""
+    rules = rules or PathRules()
+    body = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "created": created or utc_now_text(),
+        "host": host if host is not None else socket.gethostname(),
+        "config": {"paths": normalise_roots(paths), "include": rules.include, "exclude": rules.exclude},
+        "entries": entries,
+        "system": system if system is not None else {},
+        "packages": {"dpkg_verify": packages} if packages is not None else {},
+    }
+    return body
+
+
+def sign_manifest(body, private_key):
+    """Serialise and sign a manifest body; returns the file content (bytes)."""
+    if isinstance(private_key, (str, bytes)):
+        private_key = load_private_key(private_key)
+    body_bytes = canonical_json(body)
+    header = {
+        "algorithm": SIGNATURE_ALGORITHM,
+        "body_sha256": hashlib.sha256(body_bytes).hexdigest(),
+        "format": FORMAT_NAME,
+        "format_version": body.get("format_version", FORMAT_VERSION),
+        "key_id": key_id(private_key),
+        "signature": base64.b64encode(private_key.sign(body_bytes)).decode("ascii"),
+    }
+    return canonical_json(header) + b"\n" + body_bytes + b"\n"
+
+
+def _split(data):
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if not isinstance(data, (bytes, bytearray)):
+        raise ManifestError("a manifest must be bytes or text")
+    data = bytes(data)
+    first = data.find(b"\n")
+    if first < 0 or not data.endswith(b"\n") or data.count(b"\n") != 2:
+        raise ManifestError("not a prodready integrity manifest: expected a header line and a body line")
+    header_bytes, body_bytes = data[:first], data[first + 1:-1]
+    try:
+        header = json.loads(header_bytes.decode("ascii"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ManifestError("manifest header is not valid JSON: %s" % exc)
+    if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+        raise ManifestError("not a prodready integrity manifest (format field is %r)" % (
+            header.get("format") if isinstance(header, dict) else header,))
+    version = header.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ManifestError("manifest header has an invalid format_version %r" % (version,))
+    if version > FORMAT_VERSION:
+        raise UnsupportedVersionError(
+            "manifest format version %d is newer than this library supports (%d): upgrade "
+            "prodready.platform (and the on-host monitor) before using this manifest" % (version, FORMAT_VERSION))
+    if canonical_json(header) != header_bytes:
+        raise ManifestError("manifest header is not in canonical form (it was edited)")
+    return header, body_bytes
+
+
+def manifest_header(data):
+    """The header of a manifest without checking its signature (never trust it)."""
+    return _split(data)[0]
+
+
+def _parse_body(header, body_bytes):
+    try:
+        body = json.loads(body_bytes.decode("ascii"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ManifestError("manifest body is not valid JSON: %s" % exc)
+    if not isinstance(body, dict) or body.get("format") != FORMAT_NAME:
+        raise ManifestError("manifest body has the wrong format field")
+    if body.get("format_version") != header["format_version"]:
+        raise ManifestError("manifest body and header disagree on format_version")
+    if not isinstance(body.get("entries"), dict) or not isinstance(body.get("config"), dict):
+        raise ManifestError("manifest body lacks entries or config")
+    return body
+
+
+def load_manifest(data, public_keys):
+    """Verify and parse manifest file content. ``public_keys`` is one key (object or text) or
+    a list (key rotation). Raises ``SignatureError``, ``UnsupportedVersionError`` or
+    ``ManifestError`` with a message that says what is wrong."""
+    header, body_bytes = _split(data)
+    InvalidSignature = _crypto()[2]
+    if not isinstance(public_keys, (list, tuple)):
+        public_keys = [public_keys]
+    keys = [load_public_key(k) if isinstance(k, (str, bytes)) else k for k in public_keys if k]
+    if not keys:
+        raise ConfigError("a public key is required to verify a manifest")
+    if header.get("algorithm") != SIGNATURE_ALGORITHM:
+        raise SignatureError("manifest is signed with %r; only %s is accepted" % (header.get("algorithm"), SIGNATURE_ALGORITHM))
+    if hashlib.sha256(body_bytes).hexdigest() != header.get("body_sha256"):
+        raise SignatureError("manifest body does not match the digest in its header (the body was changed)")
+    try:
+        signature = base64.b64decode(header.get("signature", ""), validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise SignatureError("manifest signature is not valid base64")
+    if base64.b64encode(signature).decode("ascii") != header.get("signature"):
+        raise SignatureError("manifest signature is not in canonical base64")
+    by_id = dict((key_id(k), k) for k in keys)
+    key = by_id.get(header.get("key_id"))
+    if key is None:
+        raise SignatureError("manifest was signed by key %s, which is not a trusted key (trusted: %s)" % (
+            header.get("key_id"), ", ".join(sorted(by_id))))
+    try:
+        key.verify(signature, body_bytes)
+    except InvalidSignature:
+        raise SignatureError("manifest signature does not verify with key %s (the manifest was changed)" % header.get("key_id"))
+    body = _parse_body(header, body_bytes)
+    return body
+
+
+def load_manifest_unverified(data):
+    """Parse without checking the signature: for showing and comparing, never for trusting."""
+    header, body_bytes = _split(data)
+    return _parse_body(header, body_bytes)
+
+
+def manifest_digest(data):
+    """sha256 of the body bytes of a manifest file (what the off-host comparison compares)."""
+    return hashlib.sha256(_split(data)[1]).hexdigest()
+
+
+def read_file(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise ConfigError("manifest %s does not exist (create it with integrity_baseline first)" % path)
+    except OSError as exc:
+        raise ConfigError("cannot read manifest %s: %s" % (path, exc))
+
+
+def write_file_atomic(path, data, mode=0o640):
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o750)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.rename(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+# --------------------------------------------------------------------------------------
+# Creating baselines
+# --------------------------------------------------------------------------------------
+
+def create_baseline(paths, rules=None, private_key=None, system_paths=None, packages=True, workers=None, host=None):
+    """Scan, hash and (when a key is given) sign. Returns ``(body, file_bytes_or_None)``."""
+    rules = rules or PathRules()
+    entries = add_hashes(walk(paths, rules), workers)
+    system = scan_system(system_paths, workers) if system_paths != {} else {}
+    dpkg = dpkg_verify() if packages else None
+    body = build_manifest(entries, paths, rules, system=system, packages=dpkg, host=host)
+    data = sign_manifest(body, private_key) if private_key is not None else None
+    return body, data
+
+
+def same_state(old_body, new_body):
+    """True when two manifest bodies describe the same tree and configuration (the creation
+    time and host name do not count)."""
+    keys = ("config", "entries", "system", "packages")
+    return all(old_body.get(k) == new_body.get(k) for k in keys)
+
+
+# --------------------------------------------------------------------------------------
+# Comparison
+# --------------------------------------------------------------------------------------
+
+def _kind_of(reasons):
+    ordered = [_REASON_KIND[r] for r in reasons if r in _REASON_KIND]
+    if not ordered:
+        return "metadata"
+    return min(ordered, key=VIOLATION_KINDS.index)
+
+
+def _is_special(mode):
+    return bool(mode & (stat.S_ISUID | stat.S_ISGID))
+
+
+def compare_entries(old, new, level, rehash_all=False, workers=None, group=None, rehash=True):
+    """Compare baseline entries with a fresh scan at ``level``. Hashes in ``new`` as needed.
+
+    Returns ``(added, removed, changed, files_hashed)`` where each item is a dict with
+    ``path``, ``kind`` and ``reasons`` (and ``details`` for changes).
+    """
+    level_index = LEVELS.index(level)
+    check_times = level_index >= 1
+    check_suid = level_index >= 2
+    to_hash = set()
+    for path, cur in new.items():
+        if cur.get("type") != TYPE_FILE:
+            continue
+        base = old.get(path)
+        if base is None or base.get("type") != TYPE_FILE:
+            continue
+        if rehash_all:
+            to_hash.add(path)
+        elif check_times and any(cur.get(f) != base.get(f) for f in ("size", "mtime_ns", "ctime_ns", "inode")):
+            to_hash.add(path)
+    if to_hash and rehash:
+        add_hashes(new, workers, only=to_hash)
+    elif not rehash:
+        to_hash = set()
+
+    added = []
+    for path in sorted(set(new) - set(old)):
+        cur = new[path]
+        reasons = ["added"]
+        if check_suid and cur.get("type") == TYPE_FILE and _is_special(cur.get("mode", 0)):
+            reasons.append("suid")
+        added.append({"path": path, "type": cur.get("type"), "reasons": reasons,
+                      "kind": group or _kind_of(reasons), "mode": "%04o" % cur.get("mode", 0)})
+    removed = [{"path": p, "type": old[p].get("type"), "reasons": ["removed"], "kind": group or "removed"}
+               for p in sorted(set(old) - set(new))]
+    changed = []
+    for path in sorted(set(old) & set(new)):
+        base, cur = old[path], new[path]
+        reasons = []
+        details = {}
+
+        def differ(field, reason, fmt=None):
+            if base.get(field) != cur.get(field):
+                reasons.append(reason)
+                before, after = base.get(field), cur.get(field)
+                details[reason] = [fmt(before) if (fmt and before is not None) else before,
+                                   fmt(after) if (fmt and after is not None) else after]
+
+        differ("type", "type")
+        if base.get("type") == cur.get("type"):
+            if cur.get("type") == TYPE_FILE:
+                differ("size", "size")
+            differ("mode", "mode", lambda m: "%04o" % m)
+            differ("uid", "owner")
+            differ("gid", "group")
+            if cur.get("type") == TYPE_LINK:
+                differ("target", "target")
+            if check_times:
+                # A directory's times change whenever an entry is added or removed, which is
+                # already reported per entry; its mode, owner and inode still count.
+                if cur.get("type") != TYPE_DIR:
+                    differ("mtime_ns", "mtime")
+                    differ("ctime_ns", "ctime")
+                differ("inode", "inode")
+            if cur.get("type") == TYPE_FILE and "sha256" in cur:
+                if cur.get("sha256") is None:
+                    reasons.append("unreadable")
+                    details["unreadable"] = cur.get("error")
+                elif cur["sha256"] != base.get("sha256"):
+                    reasons.append("content")
+                    details["content"] = [base.get("sha256"), cur["sha256"]]
+            if check_suid and _is_special(cur.get("mode", 0)) and \
+                    (cur.get("mode", 0) & ~base.get("mode", 0) & (stat.S_ISUID | stat.S_ISGID)):
+                reasons.append("suid")
+        if reasons:
+            changed.append({"path": path, "type": cur.get("type"), "reasons": reasons,
+                            "kind": group or _kind_of(reasons), "details": details})
+    return added, removed, changed, len(to_hash)
+
+
+def compare_manifests(old_body, new_body):
+    """Entry-level differences between two manifest bodies (as stored, no rehashing)."""
+    added, removed, changed = compare_entries(old_body.get("entries", {}), dict(
+        (p, dict(e)) for p, e in new_body.get("entries", {}).items()), "comprehensive", rehash=False)[:3]
+    return {"added": added, "removed": removed, "changed": changed}
+
+
+# --------------------------------------------------------------------------------------
+# Verification
+# --------------------------------------------------------------------------------------
+
+def _violation(item):
+    return {"path": item["path"], "kind": item["kind"], "reasons": list(item.get("reasons", []))}
+
+
+def summarise_counts(result):
+    by_kind = dict((k, 0) for k in VIOLATION_KINDS)
+    for item in result["violations"]:
+        by_kind[item["kind"]] = by_kind.get(item["kind"], 0) + 1
+    return {
+        "added": len(result["added"]), "removed": len(result["removed"]), "changed": len(result["changed"]),
+        "violations": len(result["violations"]), "by_kind": by_kind,
+    }
+
+
+def new_result(level):
+    if level not in LEVELS:
+        raise ConfigError("unknown level %r: choose one of %s" % (level, ", ".join(LEVELS)))
+    return {"level": level, "ok": True, "added": [], "removed": [], "changed": [], "violations": [],
+            "checks": {}, "skipped": {}, "files_checked": 0, "files_hashed": 0}
+
+
+def verify_tree(body, level, workers=None, system_paths=None, packages=True, result=None):
+    """Verify the live tree against a (verified) manifest body at ``level``."""
+    result = result or new_result(level)
+    level_index = LEVELS.index(level)
+    config = body.get("config", {})
+    rules = PathRules(config.get("include"), config.get("exclude"))
+    current = walk(config.get("paths") or [], rules, missing_ok=True)
+    added, removed, changed, hashed = compare_entries(body["entries"], current, level,
+                                                      rehash_all=level_index >= 2, workers=workers)
+    result["files_checked"] += len(current)
+    result["files_hashed"] += hashed
+    result["added"].extend(added)
+    result["removed"].extend(removed)
+    result["changed"].extend(changed)
+    result["checks"]["tree"] = "checked %d entries" % len(current)
+    if level_index >= 2:
+        baseline_system = body.get("system") or {}
+        if not baseline_system:
+            result["skipped"]["system"] = "the baseline recorded no unit/sudoers locations"
+        else:
+            groups = system_paths if system_paths is not None else DEFAULT_SYSTEM_PATHS
+            for group in sorted(baseline_system):
+                now = walk(groups.get(group, []), missing_ok=True) if groups.get(group) else {}
+                a, r, c, h = compare_entries(baseline_system[group], now, level, rehash_all=True,
+                                             workers=workers, group=group)
+                result["files_checked"] += len(now)
+                result["files_hashed"] += h
+                result["added"].extend(a)
+                result["removed"].extend(r)
+                result["changed"].extend(c)
+                result["checks"][group] = "checked %d entries" % len(now)
+        baseline_dpkg = (body.get("packages") or {}).get("dpkg_verify")
+        if not packages:
+            result["skipped"]["package"] = "package verification disabled"
+        elif baseline_dpkg is None:
+            result["skipped"]["package"] = "the baseline recorded no dpkg --verify state"
+        else:
+            now = dpkg_verify()
+            if now is None:
+                result["skipped"]["package"] = "dpkg is not installed"
+            else:
+                for path in sorted(set(now) - set(baseline_dpkg)):
+                    result["changed"].append({"path": path, "type": TYPE_FILE, "reasons": ["package"],
+                                              "kind": "package", "details": {"package": now[path]}})
+                result["checks"]["package"] = "dpkg --verify: %d files differ, %d already at baseline" % (
+                    len(now), len(set(now) & set(baseline_dpkg)))
+    return result
+
+
+def read_metric_value(path, name):
+    """The first sample of ``name`` in a Prometheus textfile, or None. Small on purpose: the
+    library stays independent of textfile.py so it can run anywhere."""
+    with open(path) as handle:
+        for line in handle:
+            line = line.strip()
+            if line.startswith("#") or not line:
+                continue
+            metric = re.split(r"[{\s]", line, 1)[0]
+            if metric == name:
+                try:
+                    return float(line.rsplit(None, 1)[-1])
+                except ValueError:
+                    return None
+    return None
+
+
+def check_backup_status(metric_file, metric_name, result, max_age_seconds=None):
+    if not metric_file or not os.path.exists(metric_file):
+        result["skipped"]["backup"] = "backup restore-test metric not deployed (%s)" % (metric_file or "not configured")
+        return
+    value = read_metric_value(metric_file, metric_name)
+    problem = None
+    if value is None:
+        problem = "metric %s missing from %s" % (metric_name, metric_file)
+    elif value != 1:
+        problem = "last backup restore test failed (%s = %s)" % (metric_name, value)
+    elif max_age_seconds and time.time() - os.stat(metric_file).st_mtime > max_age_seconds:
+        problem = "restore-test status in %s is older than %d s" % (metric_file, max_age_seconds)
+    if problem:
+        result["changed"].append({"path": metric_file, "type": TYPE_FILE, "reasons": ["backup"], "kind": "backup",
+                                  "details": {"backup": problem}})
+    result["checks"]["backup"] = problem or "restore test passing"
+
+
+def check_certificates(certificates, result, openssl="openssl"):
+    """``certificates``: list of ``{"path": fullchain, "ca_file": optional}``; each must
+    verify as a chain with ``openssl verify`` (which also rejects expired certificates)."""
+    if not certificates:
+        result["skipped"]["certificate"] = "no certificates configured"
+        return
+    problems = 0
+    for item in certificates:
+        path = item.get("path") if isinstance(item, dict) else item
+        ca_file = item.get("ca_file") if isinstance(item, dict) else None
+        if not path or not os.path.exists(path):
+            problem = "certificate %s does not exist" % path
+        else:
+            cmd = [openssl, "verify"]
+            if ca_file:
+                cmd += ["-CAfile", ca_file]
+            cmd += ["-untrusted", path, path]
+            try:
+                proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                out = proc.communicate(timeout=60)[0].decode("utf-8", "replace").strip()
+                problem = None if proc.returncode == 0 else (out.splitlines() or ["openssl verify failed"])[-1]
+            except OSError as exc:
+                problem = "cannot run openssl: %s" % exc
+        if problem:
+            problems += 1
+            result["changed"].append({"path": path, "type": TYPE_FILE, "reasons": ["certificate"],
+                                      "kind": "certificate", "details": {"certificate": problem}})
+    result["checks"]["certificate"] = "%d of %d chains failed" % (problems, len(certificates))
+
+
+def finish(result, started):
+    result["duration_seconds"] = round(time.monotonic() - started, 4)
+    result["checked_at"] = int(time.time())
+    result["violations"] = [_violation(i) for i in result["added"] + result["removed"] + result["changed"]]
+    result["counts"] = summarise_counts(result)
+    result["ok"] = not result["violations"]
+    return result
+
+
+def signature_violation(result, path, message, kind="signature"):
+    result["changed"].append({"path": path, "type": TYPE_FILE, "reasons": [kind], "kind": kind,
+                              "details": {kind: message}})
+
+
+def verify(manifest_data, public_keys, level, reference_data=None, workers=None, system_paths=None,
+           packages=True, backup=None, certificates=None, manifest_path="manifest"):
+    """Verify a host against its manifest at ``level``.
+
+    ``reference_data`` is the off-host copy (file content) used from the ``full`` level on:
+    it must verify with the same trusted keys, the local manifest must have the same body, and
+    the tree is checked against the reference (so a rebaseline on the host shows as changes).
+    A local manifest whose signature fails is a ``signature`` violation (the tree is then
+    checked against the reference if there is one, otherwise not at all). A manifest of a newer
+    format version raises ``UnsupportedVersionError``.
+    """
+    started = time.monotonic()
+    result = new_result(level)
+    level_index = LEVELS.index(level)
+    body = None
+    try:
+        body = load_manifest(manifest_data, public_keys)
+        result["manifest_sha256"] = manifest_digest(manifest_data)
+    except UnsupportedVersionError:
+        raise
+    except ManifestError as exc:
+        signature_violation(result, manifest_path, str(exc))
+    reference = None
+    if level_index >= 3:
+        if reference_data is None:
+            result["skipped"]["offhost"] = "no off-host copy configured"
+        else:
+            try:
+                reference = load_manifest(reference_data, public_keys)
+            except UnsupportedVersionError:
+                raise
+            except ManifestError as exc:
+                signature_violation(result, "offhost:" + manifest_path, "off-host copy: %s" % exc, kind="offhost")
+            if reference is not None:
+                remote_digest = manifest_digest(reference_data)
+                result["offhost_sha256"] = remote_digest
+                local_digest = result.get("manifest_sha256")
+                if local_digest != remote_digest:
+                    signature_violation(result, manifest_path, "local manifest differs from the off-host copy "
+                                        "(local %s, off-host %s): the host was rebaselined outside the playbook" % (
+                                            local_digest or "unverifiable", remote_digest), kind="offhost")
+                result["checks"]["offhost"] = "off-host copy verified (%s)" % remote_digest[:16]
+                body = reference
+    if body is not None:
+        verify_tree(body, level, workers=workers, system_paths=system_paths, packages=packages, result=result)
+    if level_index >= 3:
+        backup = backup or {}
+        check_backup_status(backup.get("metric_file"), backup.get("metric_name", "prodready_backup_restore_test_success"),
+                            result, backup.get("max_age_seconds"))
+        check_certificates(certificates or [], result)
+    return finish(result, started)
+
+
+def error_result(level, message, kind="signature", path="manifest"):
+    """A result for a check that could not run at all (for metrics and alerts)."""
+    result = new_result(level if level in LEVELS else "standard")
+    signature_violation(result, path, message, kind=kind)
+    return finish(result, time.monotonic())
+
+
+# --------------------------------------------------------------------------------------
+# Result cache with a TTL
+# --------------------------------------------------------------------------------------
+
+class ResultCache(object):
+    """Verification results kept for ``ttl`` seconds in a JSON file, keyed by level, manifest
+    digest and options, so repeated checks (a dashboard, a playbook run right after the timer)
+    do not rescan. A TTL of 0 disables the cache."""
+
+    def __init__(self, path, ttl):
+        self.path = path
+        self.ttl = int(ttl or 0)
+
+    @staticmethod
+    def key(*parts):
+        return hashlib.sha256(canonical_json(list(parts))).hexdigest()
+
+    def _load(self):
+        try:
+            with open(self.path) as handle:
+                data = json.load(handle)
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def get(self, key, now=None):
+        if self.ttl <= 0 or not self.path:
+            return None
+        item = self._load().get(key)
+        now = time.time() if now is None else now
+        if not item or now - item.get("stored_at", 0) > self.ttl or item.get("stored_at", 0) > now:
+            return None
+        result = dict(item["result"])
+        result["cached"] = True
+        result["cache_age_seconds"] = round(now - item["stored_at"], 3)
+        return result
+
+    def put(self, key, result, now=None):
+        if self.ttl <= 0 or not self.path:
+            return
+        now = time.time() if now is None else now
+        data = dict((k, v) for k, v in self._load().items() if now - v.get("stored_at", 0) <= self.ttl)
+        data[key] = {"stored_at": now, "result": result}
+        write_file_atomic(self.path, canonical_json(data), mode=0o600)
+
+
+# --------------------------------------------------------------------------------------
+# Off-host copy (S3)
+# --------------------------------------------------------------------------------------
+
+def _s3_client(options):
+    try:
+        import boto3
+        from botocore.config import Config
+    except ImportError:
+        raise MissingDependencyError("the off-host copy needs boto3 (Debian: apt-get install python3-boto3; pip: boto3)")
+    kwargs = {"config": Config(retries={"max_attempts": 3}, connect_timeout=10, read_timeout=30,
+                               s3={"addressing_style": "path"})}
+    for option, arg in (("endpoint_url", "endpoint_url"), ("access_key", "aws_access_key_id"),
+                        ("secret_key", "aws_secret_access_key"), ("region", "region_name")):
+        if options.get(option):
+            kwargs[arg] = options[option]
+    if "region_name" not in kwargs:
+        kwargs["region_name"] = "us-east-1"
+    if options.get("ca_bundle"):
+        kwargs["verify"] = options["ca_bundle"]
+    return boto3.client("s3", **kwargs)
+
+
+def s3_get(options):
+    """The off-host manifest (bytes), or None when the object does not exist."""
+    client = _s3_client(options)
+    from botocore.exceptions import ClientError
+    try:
+        response = client.get_object(Bucket=options["bucket"], Key=options["key"])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+            return None
+        raise IntegrityError("cannot read s3://%s/%s: %s" % (options["bucket"], options["key"], exc))
+    return response["Body"].read()
+
+
+def s3_put(options, data):
+    """Upload a signed manifest. When the bucket has Object Lock enabled the object is written
+    with a retention (``retention_days``, ``retention_mode`` GOVERNANCE or COMPLIANCE), so
+    a stolen host credential cannot delete or overwrite the version in place. Returns a dict
+    describing what was done."""
+    client = _s3_client(options)
+    from botocore.exceptions import ClientError
+    bucket, key = options["bucket"], options["key"]
+    lock = False
+    try:
+        conf = client.get_object_lock_configuration(Bucket=bucket)
+        lock = conf.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
+    except ClientError:
+        lock = False
+    kwargs = {"Bucket": bucket, "Key": key, "Body": data, "ContentType": "application/x-ndjson",
+              "Metadata": {"body-sha256": manifest_digest(data)}}
+    days = int(options.get("retention_days") or 0)
+    if lock and days > 0:
+        until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=days)
+        kwargs["ObjectLockMode"] = options.get("retention_mode") or "GOVERNANCE"
+        kwargs["ObjectLockRetainUntilDate"] = until
+        kwargs["ChecksumAlgorithm"] = "SHA256"
+    try:
+        response = client.put_object(**kwargs)
+    except ClientError as exc:
+        raise IntegrityError("cannot write s3://%s/%s: %s" % (bucket, key, exc))
+    return {"bucket": bucket, "key": key, "object_lock": bool(lock and days > 0),
+            "version_id": response.get("VersionId"), "retention_days": days if lock else 0}
+
+
+# --------------------------------------------------------------------------------------
+# Notification de-duplication
+# --------------------------------------------------------------------------------------
+
+def violation_fingerprint(result):
+    """A stable digest of the violation set: the same findings give the same fingerprint, so
+    a persisting violation alerts once."""
+    items = sorted((v["path"], v["kind"], sorted(v.get("reasons", []))) for v in result.get("violations", []))
+    return hashlib.sha256(canonical_json(items)).hexdigest() if items else ""
+
+
+def parse_level(level):
+    if level not in LEVELS:
+        raise ConfigError("unknown level %r: choose one of %s" % (level, ", ".join(LEVELS)))
+    return level
+
+
+def pattern_is_valid(pattern):
+    try:
+        glob_to_regex(pattern)
+        return True
+    except ConfigError:
+        return False

@@ -1,0 +1,187 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: prodready.platform contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: compliance_audit
+short_description: Evaluate a framework-mapped compliance control catalog on a host, read-only
+version_added: "1.0.0"
+description:
+  - Evaluates every control of a catalog (see C(roles/compliance/files/catalog/)) in one call and
+    returns, per control, a status (C(pass), C(fail), C(error), C(not_applicable), C(waived)) with
+    evidence, plus a weighted score per framework (CIS Debian 12, GDPR, SOC 2, PCI DSS 4.0,
+    NIST SP 800-53).
+  - Read-only by nature; it never changes the host, so it reports C(changed=false) and behaves the
+    same in check mode.
+  - Expensive probes run once per call (C(dpkg-query), C(sshd -T), one batched C(systemctl show),
+    one batched C(systemd-analyze security), one parse of the metrics textfile directory).
+  - The whole catalog, the waivers and the framework filter are validated before anything is
+    evaluated; a bad entry fails the module with a message naming the entry.
+author: prodready.platform maintainers (@prodready)
+options:
+  catalog:
+    description:
+      - List of controls (id, title, rationale, severity, component, applies_when, check,
+        frameworks, remediation). The format is documented in C(docs/compliance.md).
+    type: list
+    elements: dict
+    required: true
+  parameters:
+    description:
+      - Values for C(${name}) placeholders in the catalog (thresholds, unit names, metric names).
+    type: dict
+    default: {}
+  waivers:
+    description:
+      - Accepted risks. Each has C(control), C(reason) and C(expires) (YYYY-MM-DD), optionally
+        C(approved_by) and C(ticket). A failing control with an active waiver is C(waived); with
+        an expired waiver it is C(fail). A waiver without expiry is an error.
+    type: list
+    elements: dict
+    default: []
+  frameworks:
+    description:
+      - Evaluate only controls mapped to these frameworks and score only these. Empty means all.
+    type: list
+    elements: str
+    default: []
+  skip_controls:
+    description: Control ids not to evaluate (they are not reported).
+    type: list
+    elements: str
+    default: []
+  textfile_dir:
+    description: Directory of node_exporter textfile metrics read by C(metric) checks.
+    type: path
+    default: /var/lib/prometheus/node-exporter
+  live_sysctl:
+    description:
+      - Whether C(sysctl) checks also compare the live value in C(/proc/sys). C(auto) skips it
+        inside containers, where C(/proc/sys) belongs to the host.
+    type: str
+    choices: [auto, always, never]
+    default: auto
+  command_timeout:
+    description: Timeout in seconds for each command a check runs (C(command), C(sshd -T), ...).
+    type: int
+    default: 10
+notes:
+  - Supports check mode (it never changes anything).
+"""
+
+EXAMPLES = r"""
+- name: Audit the host against the catalog shipped with the compliance role
+  prodready.platform.compliance_audit:
+    catalog: "{{ compliance_catalog }}"
+    parameters:
+      ssh_max_auth_tries: 4
+    waivers:
+      - control: SYS-009
+        reason: host routes IPv6 and needs router advertisements
+        expires: "2026-12-31"
+    frameworks: [gdpr, soc2]
+  register: audit
+
+- name: Show the GDPR score
+  ansible.builtin.debug:
+    msg: "{{ audit.frameworks.gdpr.score_percent }}"
+"""
+
+RETURN = r"""
+controls:
+  description: One entry per evaluated control.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Control id.
+      type: str
+    title:
+      description: Control title.
+      type: str
+    severity:
+      description: One of critical, high, medium, low, info.
+      type: str
+    status:
+      description: One of pass, fail, error, not_applicable, waived.
+      type: str
+    evidence:
+      description: What was observed, such as file and line, the effective value or command output.
+      type: str
+    frameworks:
+      description: Framework name to requirement ids.
+      type: dict
+    waiver:
+      description: The waiver that applies, with reason, expires and state (active or expired).
+      type: dict
+      returned: when a waiver exists for the control
+summary:
+  description: Counts per status, failed controls per severity, overall weighted score.
+  returned: success
+  type: dict
+  sample: {total: 149, pass: 120, fail: 3, error: 0, not_applicable: 26, waived: 0, score_percent: 97.8,
+           failed_by_severity: {critical: 0, high: 1, medium: 2, low: 0, info: 0}}
+frameworks:
+  description: Per framework, its title, score_percent (null when nothing applies) and counts per status.
+  returned: success
+  type: dict
+schema_version:
+  description: Version of the result and report format (docs/schemas/compliance-report.schema.json).
+  returned: success
+  type: str
+container:
+  description: Container type detected on the host (empty on a VM or bare metal).
+  returned: success
+  type: str
+duration_seconds:
+  description: Wall time of the evaluation.
+  returned: success
+  type: float
+probe_timings:
+  description: Seconds spent in each shared probe (dpkg-query, sshd -T, systemctl show, ...).
+  returned: success
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.prodready.platform.plugins.module_utils.compliance import (
+    CatalogError, Probe, run_audit)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            catalog=dict(type="list", elements="dict", required=True),
+            parameters=dict(type="dict", default={}),
+            waivers=dict(type="list", elements="dict", default=[]),
+            frameworks=dict(type="list", elements="str", default=[]),
+            skip_controls=dict(type="list", elements="str", default=[]),
+            textfile_dir=dict(type="path", default="/var/lib/prometheus/node-exporter"),
+            live_sysctl=dict(type="str", choices=["auto", "always", "never"], default="auto"),
+            command_timeout=dict(type="int", default=10),
+        ),
+        supports_check_mode=True,
+    )
+    if module.params["command_timeout"] < 1:
+        module.fail_json(msg="command_timeout must be at least 1 second, got %d" % module.params["command_timeout"])
+    probe = Probe(textfile_dir=module.params["textfile_dir"], live_sysctl=module.params["live_sysctl"],
+                  command_timeout=module.params["command_timeout"])
+    try:
+        result = run_audit(module.params["catalog"], parameters=module.params["parameters"],
+                           waivers=module.params["waivers"], frameworks=module.params["frameworks"],
+                           skip=module.params["skip_controls"], probe=probe)
+    except CatalogError as exc:
+        module.fail_json(msg="compliance catalog error: %s" % exc)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

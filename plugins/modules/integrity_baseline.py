@@ -1,0 +1,345 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: prodready.platform contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: integrity_baseline
+short_description: Create or refresh a signed file-integrity baseline
+description:
+  - Scans O(paths) with the include/exclude rules, records type, size, mode, owner, group,
+    mtime, ctime, inode, link target and SHA-256 of every entry, plus the unit-file and sudoers
+    locations and the current C(dpkg --verify) state, and writes an Ed25519-signed manifest.
+  - An existing baseline is kept unless O(refresh=true); it is never overwritten when its
+    signature does not verify with the given key (or O(previous_public_key)), so a wrong key
+    cannot silently replace the trusted baseline.
+  - Optionally uploads the signed manifest to S3 (O(offhost)) with Object Lock retention when
+    the bucket supports it, so a later rebaseline on the host itself is detectable.
+version_added: 1.0.0
+author: prodready.platform maintainers (@prodready)
+options:
+  path:
+    description: Where the signed manifest is written on the managed host.
+    type: path
+    default: /var/lib/prodready-integrity/baseline.json
+  paths:
+    description: Absolute paths to scan (directories are walked, symlinks are not followed).
+    type: list
+    elements: path
+    required: true
+  include:
+    description:
+      - Globs an entry must match to be recorded (empty means everything). C(*) stays in one
+        path component, C(**) spans components; a pattern without C(/) matches the file name.
+    type: list
+    elements: str
+    default: []
+  exclude:
+    description: Globs that are never recorded; an excluded directory is not descended into.
+    type: list
+    elements: str
+    default: []
+  private_key:
+    description: The Ed25519 signing key (base64 of the 32-byte seed, or PEM). Keep it in vault.
+    type: str
+    required: true
+  previous_public_key:
+    description: Also accept an existing baseline signed by this key (key rotation).
+    type: str
+  refresh:
+    description:
+      - Rewrite the baseline when the tree differs from it. When false an existing, valid
+        baseline is left alone (the role's setting, because rebaselining is an explicit playbook).
+    type: bool
+    default: false
+  system_checks:
+    description: Record the unit-file and sudoers locations for the comprehensive level.
+    type: bool
+    default: true
+  packages:
+    description: Record the current C(dpkg --verify) state for the comprehensive level.
+    type: bool
+    default: true
+  workers:
+    description: Hashing threads (0 = one per usable core, at most 8).
+    type: int
+    default: 0
+  mode:
+    description: File mode of the manifest.
+    type: raw
+    default: '0640'
+  offhost:
+    description: Upload the signed manifest to S3 (boto3). Credentials are used for this run only.
+    type: dict
+    suboptions:
+      endpoint_url:
+        description: S3 endpoint (omit for AWS).
+        type: str
+      bucket:
+        description: Bucket name.
+        type: str
+        required: true
+      key:
+        description: Object key of this host's manifest.
+        type: str
+        required: true
+      access_key:
+        description: Access key id.
+        type: str
+      secret_key:
+        description: Secret access key.
+        type: str
+      region:
+        description: Region name.
+        type: str
+        default: us-east-1
+      ca_bundle:
+        description: CA bundle for a private endpoint.
+        type: path
+      retention_days:
+        description: Object Lock retention in days when the bucket has Object Lock enabled (0 = none).
+        type: int
+        default: 30
+      retention_mode:
+        description: Object Lock mode.
+        type: str
+        choices: [GOVERNANCE, COMPLIANCE]
+        default: GOVERNANCE
+requirements:
+  - cryptography (Ed25519 signatures)
+  - boto3 (only with O(offhost))
+notes:
+  - Supports check mode (reports what would change, writes nothing) and diff (lists changed entries).
+seealso:
+  - module: prodready.platform.integrity_verify
+"""
+
+EXAMPLES = r"""
+- name: Create the baseline once (the role's behaviour)
+  prodready.platform.integrity_baseline:
+    paths: [/etc, /usr/local, /usr/bin, /usr/sbin]
+    exclude: [/etc/resolv.conf, "*.swp"]
+    private_key: "{{ vault_integrity_private_key }}"
+
+- name: Rebaseline after a deploy and keep the off-host copy in step
+  prodready.platform.integrity_baseline:
+    paths: [/etc, /usr/local]
+    private_key: "{{ vault_integrity_private_key }}"
+    refresh: true
+    offhost:
+      endpoint_url: http://172.30.100.1:8333
+      bucket: prodready-demo
+      key: "integrity/{{ inventory_hostname }}/baseline.json"
+      access_key: "{{ vault_s3_access_key }}"
+      secret_key: "{{ vault_s3_secret_key }}"
+"""
+
+RETURN = r"""
+path:
+  description: Manifest path.
+  returned: always
+  type: str
+entries:
+  description: Number of entries recorded.
+  returned: always
+  type: int
+key_id:
+  description: Fingerprint of the signing key.
+  returned: always
+  type: str
+manifest_sha256:
+  description: SHA-256 of the manifest body (what the off-host comparison compares).
+  returned: when a manifest exists or would be written
+  type: str
+added:
+  description: Paths new since the previous baseline.
+  returned: always
+  type: list
+  elements: str
+removed:
+  description: Paths gone since the previous baseline.
+  returned: always
+  type: list
+  elements: str
+changed_entries:
+  description: Changed paths with the reasons.
+  returned: always
+  type: list
+  elements: dict
+action:
+  description: created, refreshed, unchanged, or kept (tree differs but refresh is false).
+  returned: always
+  type: str
+offhost:
+  description: What the upload did (bucket, key, object_lock, version_id), or that it was up to date.
+  returned: when offhost is set
+  type: dict
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.prodready.platform.plugins.module_utils import integrity
+
+try:
+    import cryptography  # noqa: F401  pylint: disable=unused-import
+    HAS_CRYPTOGRAPHY = True
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+
+try:
+    import boto3  # noqa: F401  pylint: disable=unused-import
+    HAS_BOTO3 = True
+except ImportError:
+    HAS_BOTO3 = False
+
+OFFHOST_SPEC = dict(
+    endpoint_url=dict(type="str"),
+    bucket=dict(type="str", required=True),
+    key=dict(type="str", required=True, no_log=False),
+    access_key=dict(type="str", no_log=True),
+    secret_key=dict(type="str", no_log=True),
+    region=dict(type="str", default="us-east-1"),
+    ca_bundle=dict(type="path"),
+    retention_days=dict(type="int", default=30),
+    retention_mode=dict(type="str", choices=["GOVERNANCE", "COMPLIANCE"], default="GOVERNANCE"),
+)
+
+
+def _diff_lines(items, prefix):
+    return "".join("%s %s\n" % (prefix, item) for item in items)
+
+
+def run(module):
+    params = module.params
+    try:
+        rules = integrity.PathRules(params["include"], params["exclude"])
+        key = integrity.load_private_key(params["private_key"])
+        trusted = [integrity.public_key_text(key)]
+        if params["previous_public_key"]:
+            trusted.append(params["previous_public_key"])
+        path = params["path"]
+        old_data = None
+        old_body = None
+        if os.path.exists(path):
+            old_data = integrity.read_file(path)
+            try:
+                old_body = integrity.load_manifest(old_data, trusted)
+            except integrity.SignatureError as exc:
+                module.fail_json(msg="existing baseline %s does not verify with the given key (key id %s): %s. "
+                                     "Refusing to overwrite it: check the key, or pass the old key as "
+                                     "previous_public_key to rotate." % (path, integrity.key_id(key), exc))
+        system_paths = None if params["system_checks"] else {}
+        new_body = integrity.create_baseline(params["paths"], rules, None, system_paths=system_paths,
+                                             packages=params["packages"], workers=params["workers"] or None)[0]
+    except integrity.MissingDependencyError as exc:
+        module.fail_json(msg=str(exc))
+    except integrity.IntegrityError as exc:
+        module.fail_json(msg=str(exc))
+
+    if old_body is not None:
+        diff = integrity.compare_manifests(old_body, new_body)
+    else:
+        diff = {"added": [{"path": p} for p in sorted(new_body["entries"])], "removed": [], "changed": []}
+    same = old_body is not None and integrity.same_state(old_body, new_body)
+    old_key = integrity.manifest_header(old_data)["key_id"] if old_data else None
+    if old_body is None:
+        action = "created"
+    elif same and old_key == integrity.key_id(key):
+        action = "unchanged"
+    elif params["refresh"] or old_key != integrity.key_id(key):
+        action = "refreshed"  # a rotated key re-signs even an unchanged tree
+    else:
+        action = "kept"
+    write = action in ("created", "refreshed")
+
+    result = dict(changed=False, path=path, action=action, key_id=integrity.key_id(key),
+                  entries=len(new_body["entries"]),
+                  added=[a["path"] for a in diff["added"]], removed=[r["path"] for r in diff["removed"]],
+                  changed_entries=[{"path": c["path"], "reasons": c["reasons"]} for c in diff["changed"]])
+    data = old_data
+    if write:
+        if old_body is not None and action == "refreshed" and same:
+            new_body["created"] = old_body.get("created", new_body["created"])
+        data = integrity.sign_manifest(new_body, key)
+        result["changed"] = True
+        if module._diff:
+            result["diff"] = {
+                "before_header": "%s (%d entries)" % (path, len(old_body["entries"])) if old_body else "%s (absent)" % path,
+                "after_header": "%s (%d entries)" % (path, len(new_body["entries"])),
+                "before": _diff_lines([r["path"] for r in diff["removed"]] +
+                                      ["%s (%s)" % (c["path"], ", ".join(c["reasons"])) for c in diff["changed"]], "-"),
+                "after": _diff_lines([a["path"] for a in diff["added"]] +
+                                     ["%s (%s)" % (c["path"], ", ".join(c["reasons"])) for c in diff["changed"]], "+"),
+            }
+        if not module.check_mode:
+            try:
+                mode = int(params["mode"], 8) if isinstance(params["mode"], str) else int(params["mode"])
+                integrity.write_file_atomic(path, data, mode=mode)
+            except (OSError, ValueError) as exc:
+                module.fail_json(msg="cannot write %s: %s" % (path, exc))
+    if data is not None:
+        result["manifest_sha256"] = integrity.manifest_digest(data)
+
+    if params["offhost"]:
+        if not HAS_BOTO3:
+            module.fail_json(msg=missing_required_lib("boto3"))
+        options = params["offhost"]
+        try:
+            remote = integrity.s3_get(options)
+            remote_digest = integrity.manifest_digest(remote) if remote else None
+        except integrity.ManifestError:
+            remote_digest = "unreadable"
+        except integrity.IntegrityError as exc:
+            module.fail_json(msg=str(exc), **result)
+        local_digest = integrity.manifest_digest(data)
+        if remote_digest == local_digest:
+            result["offhost"] = {"bucket": options["bucket"], "key": options["key"], "up_to_date": True}
+        elif remote_digest is not None and not write:
+            # The local baseline was not rewritten by this run but differs from the off-host copy:
+            # either the host was rebaselined outside the playbook, or the copy is stale. Never
+            # "fix" that silently; the rebaseline playbook (refresh=true) resolves it deliberately.
+            module.fail_json(msg="the local baseline differs from the off-host copy s3://%s/%s (local %s, off-host %s); "
+                                 "not uploading. Investigate, then run the rebaseline playbook." % (
+                                     options["bucket"], options["key"], local_digest, remote_digest), **result)
+        else:
+            result["changed"] = True
+            if module.check_mode:
+                result["offhost"] = {"bucket": options["bucket"], "key": options["key"], "would_upload": True}
+            else:
+                try:
+                    result["offhost"] = integrity.s3_put(options, data)
+                except integrity.IntegrityError as exc:
+                    module.fail_json(msg=str(exc), **result)
+    module.exit_json(**result)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", default="/var/lib/prodready-integrity/baseline.json"),
+            paths=dict(type="list", elements="path", required=True),
+            include=dict(type="list", elements="str", default=[]),
+            exclude=dict(type="list", elements="str", default=[]),
+            private_key=dict(type="str", required=True, no_log=True),
+            previous_public_key=dict(type="str", no_log=False),
+            refresh=dict(type="bool", default=False),
+            system_checks=dict(type="bool", default=True),
+            packages=dict(type="bool", default=True),
+            workers=dict(type="int", default=0),
+            mode=dict(type="raw", default="0640"),
+            offhost=dict(type="dict", options=OFFHOST_SPEC),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"))
+    run(module)
+
+
+if __name__ == "__main__":
+    main()

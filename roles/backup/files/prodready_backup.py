@@ -1,0 +1,704 @@
+# -*- coding: utf-8 -*-
+# Copyright: prodready.platform contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""On-host backup runner of the prodready.platform backup role (standard library only).
+
+    prodready_backup.py [--config FILE] hooks
+    prodready_backup.py [--config FILE] [--env-file FILE] run [--run-hooks]
+    prodready_backup.py [--config FILE] [--env-file FILE] restore-test
+    prodready_backup.py [--config FILE] [--env-file FILE] restore [--snapshot ID] [--path P ...]
+                                                              (--in-place | --target DIR)
+
+``hooks`` (its own unit, run just before the backup unit): SQLite online backup, pg_dump, commands
+with a timeout; the result is recorded. ``run``: refuse stale or failed hook results, ``restic
+unlock`` of stale locks, ``restic backup``, ``forget --prune`` with the configured keep-* policy,
+``restic check`` with a read-data subset, then metrics through the collection's textfile contract
+(``textfile.py`` shipped beside this file). ``restore-test``: restore the latest snapshot to a
+scratch directory, compare the SHA-256 of every file with the snapshot's own content (streamed by
+``restic dump``), record the result, clean up. ``restore``: the same, then (``--in-place``) swap the
+verified tree into place, keeping what was there as ``PATH.pre-restore-TIMESTAMP``.
+
+Secrets (RESTIC_REPOSITORY, RESTIC_PASSWORD, AWS_*) come from a root-only env file: systemd's
+credential directory when run by the unit (LoadCredential), else /etc/prodready-backup/restic.env.
+They are passed to restic in its environment only, never on a command line or in output.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import textfile  # noqa: E402  (shipped beside this file by the role)
+
+DEFAULT_CONFIG = "/etc/prodready-backup/config.json"
+DEFAULT_ENV_FILE = "/etc/prodready-backup/restic.env"
+CREDENTIAL_NAME = "restic.env"
+SECRET_KEYS = ("RESTIC_REPOSITORY", "RESTIC_PASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+# restic's stderr -> the cause an operator can act on. First match wins; order matters
+# (an unreachable endpoint also prints "Is there a repository at the following location?").
+CAUSES = (
+    ("endpoint_unreachable", ("connection refused", "no such host", "i/o timeout", "network is unreachable",
+                              "connection reset", "dial tcp", "no route to host", "tls: ", "x509: ")),
+    ("s3_keys_rejected", ("signature we calculated does not match", "invalidaccesskeyid",
+                          "access key id you provided does not exist", "access denied", "accessdenied",
+                          "forbidden", "signaturedoesnotmatch")),
+    ("wrong_password", ("wrong password or no key found",)),
+    ("bucket_missing", ("nosuchbucket", "bucket does not exist", "specified bucket does not exist")),
+    ("repository_missing", ("is there a repository at the following location", "repository does not exist")),
+    ("repository_locked", ("repository is already locked",)),
+    ("repository_damaged", ("check failed", "error: load", "pack", "ciphertext verification failed")),
+)
+CAUSE_TEXT = {
+    "endpoint_unreachable": "the S3 endpoint cannot be reached (down, wrong URL or blocked)",
+    "s3_keys_rejected": "the S3 endpoint rejected the access key / secret key",
+    "wrong_password": "wrong repository password (the key cannot open the repository)",
+    "bucket_missing": "the bucket does not exist",
+    "repository_missing": "no restic repository at the configured location (not initialised?)",
+    "repository_locked": "the repository is locked by another live process",
+    "repository_damaged": "restic check found errors in the repository",
+    "source_unreadable": "some source files could not be read (snapshot incomplete)",
+    "hook_failed": "a pre-backup hook failed",
+    "restore_mismatch": "restored files differ from the snapshot",
+    "timeout": "restic did not finish within the configured timeout",
+    "config": "the runner configuration or secrets are invalid",
+    "unknown": "restic failed; see the log lines above",
+}
+
+
+class StepError(Exception):
+    def __init__(self, step, cause, detail=""):
+        Exception.__init__(self, "%s: %s" % (step, cause))
+        self.step = step
+        self.cause = cause
+        self.detail = detail
+
+
+def log(message):
+    sys.stdout.write("prodready-backup: %s\n" % message)
+    sys.stdout.flush()
+
+
+def classify(stderr):
+    text = (stderr or "").lower()
+    for cause, needles in CAUSES:
+        for needle in needles:
+            if needle in text:
+                return cause
+    return "unknown"
+
+
+def last_line(stderr):
+    lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
+    fatal = [line for line in lines if line.startswith("Fatal:")]
+    return (fatal or lines or [""])[-1][:400]
+
+
+def load_env_file(path):
+    env = {}
+    with open(path) as handle:
+        for number, line in enumerate(handle, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if "=" not in line:
+                raise StepError("config", "config", "%s line %d is not KEY=VALUE" % (path, number))
+            key, value = line.split("=", 1)
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            env[key.strip()] = value
+    missing = [key for key in SECRET_KEYS if not env.get(key)]
+    if missing:
+        raise StepError("config", "config", "%s lacks %s" % (path, ", ".join(missing)))
+    return env
+
+
+def secrets_path(explicit):
+    if explicit:
+        return explicit
+    cred_dir = os.environ.get("CREDENTIALS_DIRECTORY")
+    if cred_dir and os.path.exists(os.path.join(cred_dir, CREDENTIAL_NAME)):
+        return os.path.join(cred_dir, CREDENTIAL_NAME)
+    return DEFAULT_ENV_FILE
+
+
+class Restic(object):
+    def __init__(self, config, secrets):
+        self.binary = config.get("restic_binary", "/usr/bin/restic")
+        self.options = list(config.get("restic_options", []))
+        self.timeout = int(config.get("restic_timeout", 0)) or None
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8"}
+        env.update(secrets)
+        if config.get("cache_dir"):
+            env["RESTIC_CACHE_DIR"] = config["cache_dir"]
+        env.setdefault("AWS_DEFAULT_REGION", config.get("region", "us-east-1"))
+        self.env = env
+
+    def command(self, args):
+        return [self.binary] + self.options + list(args)
+
+    def run(self, step, args, stdout=subprocess.PIPE, ok_codes=(0,)):
+        try:
+            proc = subprocess.run(self.command(args), env=self.env, stdout=stdout, stderr=subprocess.PIPE,
+                                  timeout=self.timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise StepError(step, "timeout", "restic %s ran longer than %ss" % (args[0], self.timeout))
+        stderr = proc.stderr.decode("utf-8", "replace")
+        if proc.returncode not in ok_codes:
+            # restic's own messages (never secrets) so the journal shows what went wrong.
+            for line in [x for x in stderr.splitlines() if x.strip() and not x.startswith("Fatal:")][:5]:
+                log("restic %s: %s" % (args[0], line.strip()[:300]))
+            raise StepError(step, classify(stderr), last_line(stderr))
+        return proc, stderr
+
+    def popen(self, args):
+        return subprocess.Popen(self.command(args), env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+# ---------------------------------------------------------------------------------------- state
+
+class State(object):
+    """Last results, kept on disk so every command rewrites the whole metrics file and a failed
+    run never loses the previous success timestamp."""
+
+    def __init__(self, config):
+        self.path = config.get("state_file", "/var/lib/prodready-backup/state.json")
+        self.metrics_dir = config.get("metrics_dir", textfile.DEFAULT_TEXTFILE_DIR)
+        self.metrics_file = config.get("metrics_file", "prodready_backup.prom")
+        try:
+            with open(self.path) as handle:
+                self.data = json.load(handle)
+        except (IOError, OSError, ValueError):
+            self.data = {}
+
+    def save(self):
+        directory = os.path.dirname(self.path)
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o700)
+        fd, tmp = tempfile.mkstemp(prefix=".state.", dir=directory)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(self.data, handle, indent=1, sort_keys=True)
+        os.rename(tmp, self.path)
+        self.write_metrics()
+
+    def write_metrics(self):
+        d = self.data
+        metrics = []
+
+        def gauge(name, help_text, key, labels=None):
+            if key in d:
+                metrics.append(textfile.Metric(name, help_text).add(d[key], labels))
+
+        gauge("prodready_backup_last_success_timestamp_seconds",
+              "Unix time the last backup run finished successfully.", "last_success")
+        gauge("prodready_backup_last_run_timestamp_seconds", "Unix time the last backup run finished.", "last_run")
+        gauge("prodready_backup_last_run_success", "1 if the last backup run succeeded, else 0.", "last_run_success")
+        gauge("prodready_backup_last_run_duration_seconds", "Duration of the last backup run.", "last_run_duration")
+        gauge("prodready_backup_last_run_added_bytes", "Bytes added to the repository by the last successful backup.",
+              "last_added_bytes")
+        gauge("prodready_backup_last_run_processed_bytes", "Bytes read from the sources by the last successful backup.",
+              "last_processed_bytes")
+        gauge("prodready_backup_snapshots", "Snapshots of this host in the repository after the last successful run.",
+              "snapshots")
+        if d.get("last_run_success") == 0 and d.get("last_failure_cause"):
+            metrics.append(textfile.Metric("prodready_backup_last_run_failure_info",
+                                           "Cause of the last failed backup run (value is always 1).")
+                           .add(1, {"step": d.get("last_failure_step", ""), "cause": d["last_failure_cause"]}))
+        gauge("prodready_backup_restore_test_success", "1 if the last restore test matched the snapshot, else 0.",
+              "restore_test_success")
+        gauge("prodready_backup_restore_test_timestamp_seconds", "Unix time the last restore test finished.",
+              "restore_test_last_run")
+        gauge("prodready_backup_restore_test_last_success_timestamp_seconds",
+              "Unix time of the last restore test that matched the snapshot.", "restore_test_last_success")
+        gauge("prodready_backup_restore_test_duration_seconds", "Duration of the last restore test.",
+              "restore_test_duration")
+        gauge("prodready_backup_restore_test_files", "Files compared by the last restore test.", "restore_test_files")
+        textfile.write_textfile(self.metrics_file, metrics, directory=self.metrics_dir)
+
+
+# ---------------------------------------------------------------------------------------- hooks
+
+# Runs as the database file's owner: files SQLite creates next to the database (-wal, -shm)
+# then belong to that owner, never to root, so the service keeps working.
+SQLITE_COPY = """
+import sqlite3, sys
+src = sqlite3.connect(sys.argv[1], timeout=float(sys.argv[2]))
+dst = sqlite3.connect(":memory:")
+src.backup(dst, pages=1024)
+src.close()
+ok = dst.execute("PRAGMA integrity_check").fetchone()[0]
+if ok != "ok":
+    sys.stderr.write("integrity_check of the copy says %s\\n" % ok)
+    sys.exit(2)
+sys.stdout.buffer.write(dst.serialize())
+"""
+
+
+def hook_sqlite(hook, dump_dir):
+    """Consistent copy through SQLite's online backup API, while writers keep going."""
+    source = hook["source"]
+    name = "hook %s" % hook["name"]
+    try:
+        owner = os.stat(source)
+    except OSError as exc:
+        raise StepError(name, "hook_failed", "SQLite database %s: %s" % (source, exc.strerror))
+    target = os.path.join(dump_dir, "sqlite", hook["name"] + ".sqlite3")
+    os.makedirs(os.path.dirname(target), 0o700, exist_ok=True)
+    timeout = int(hook.get("timeout", 300))
+    kwargs = {}
+    if owner.st_uid != os.geteuid():
+        kwargs = {"user": owner.st_uid, "group": owner.st_gid, "extra_groups": []}
+    try:
+        proc = subprocess.run([sys.executable, "-c", SQLITE_COPY, source, str(timeout)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=timeout, check=False, cwd="/", **kwargs)
+    except subprocess.TimeoutExpired:
+        raise StepError(name, "hook_failed", "SQLite copy of %s did not finish within %ss" % (source, timeout))
+    if proc.returncode != 0 or not proc.stdout:
+        raise StepError(name, "hook_failed", "SQLite copy of %s failed: %s" % (
+            source, last_line(proc.stderr.decode("utf-8", "replace"))))
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % hook["name"], dir=os.path.dirname(target))
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(proc.stdout)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.rename(tmp, target)
+    return target
+
+
+def _run_hook_command(hook, argv, stdout_path=None):
+    timeout = int(hook.get("timeout", 600))
+    user = hook.get("user") or None
+    kwargs = {}
+    if user:
+        kwargs["user"] = user
+        kwargs["group"] = hook.get("group") or user
+        kwargs["extra_groups"] = []
+        kwargs["cwd"] = "/"
+    out = open(stdout_path + ".tmp", "wb") if stdout_path else subprocess.DEVNULL
+    try:
+        proc = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE, timeout=timeout, check=False,
+                              env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}, **kwargs)
+    except subprocess.TimeoutExpired:
+        raise StepError("hook %s" % hook["name"], "hook_failed", "did not finish within %ss" % timeout)
+    except OSError as exc:
+        raise StepError("hook %s" % hook["name"], "hook_failed", str(exc))
+    finally:
+        if stdout_path:
+            out.close()
+    if proc.returncode != 0:
+        if stdout_path and os.path.exists(stdout_path + ".tmp"):
+            os.unlink(stdout_path + ".tmp")
+        raise StepError("hook %s" % hook["name"], "hook_failed", "exit %d: %s" % (
+            proc.returncode, last_line(proc.stderr.decode("utf-8", "replace"))))
+    if stdout_path:
+        os.rename(stdout_path + ".tmp", stdout_path)
+
+
+def hook_postgresql(hook, dump_dir):
+    target = os.path.join(dump_dir, "postgresql", hook["name"] + ".dump")
+    os.makedirs(os.path.dirname(target), 0o700, exist_ok=True)
+    argv = [hook.get("pg_dump", "/usr/bin/pg_dump"), "--format=custom", "--no-password"]
+    if hook.get("host"):
+        argv += ["--host", hook["host"]]
+    if hook.get("port"):
+        argv += ["--port", str(hook["port"])]
+    argv.append(hook["database"])
+    hook = dict(hook)
+    hook.setdefault("user", "postgres")
+    _run_hook_command(hook, argv, stdout_path=target)
+    return target
+
+
+def hook_command(hook, dump_dir):
+    _run_hook_command(hook, list(hook["command"]))
+    return None
+
+
+HOOKS = {"sqlite": hook_sqlite, "postgresql": hook_postgresql, "command": hook_command}
+
+
+def hooks_status_path(config):
+    return os.path.join(os.path.dirname(config.get("state_file", "/var/lib/prodready-backup/state.json")),
+                        "hooks.json")
+
+
+def run_hooks(config):
+    dump_dir = config.get("dump_dir", "/var/backups/prodready-backup")
+    for hook in config.get("hooks", []):
+        started = time.time()
+        produced = HOOKS[hook["type"]](hook, dump_dir)
+        log("hook %s (%s) done in %.1fs%s" % (hook["name"], hook["type"], time.time() - started,
+                                            " -> %s" % produced if produced else ""))
+
+
+def cmd_hooks(config):
+    """Run the hooks (the unit prodready-backup-hooks.service, sandboxed apart from the network
+    side) and record the outcome for the backup run that follows."""
+    started = time.time()
+    status = {"started": started, "ok": True}
+    try:
+        run_hooks(config)
+    except StepError as exc:
+        log("HOOK FAILED: %s -- %s" % (exc.step, exc.detail))
+        status.update(ok=False, step=exc.step, detail=exc.detail)
+    status["finished"] = time.time()
+    path = hooks_status_path(config)
+    fd, tmp = tempfile.mkstemp(prefix=".hooks.", dir=os.path.dirname(path))
+    with os.fdopen(fd, "w") as handle:
+        json.dump(status, handle)
+    os.rename(tmp, path)
+    return 0 if status["ok"] else 1
+
+
+def require_fresh_hooks(config, run_started):
+    """The hooks unit runs just before the backup unit (After=/Wants=); refuse stale dumps."""
+    max_age = int(config.get("hooks_max_age", 3600))
+    try:
+        with open(hooks_status_path(config)) as handle:
+            status = json.load(handle)
+    except (IOError, OSError, ValueError):
+        raise StepError("hooks", "hook_failed", "no hook result: prodready-backup-hooks.service did not run")
+    if not status.get("ok"):
+        raise StepError("hooks", "hook_failed", "%s: %s" % (status.get("step"), status.get("detail")))
+    if status.get("finished", 0) < run_started - max_age:
+        raise StepError("hooks", "hook_failed", "the last hook run is older than %ss" % max_age)
+
+
+# ---------------------------------------------------------------------------------------- backup
+
+def count_snapshots(restic, host):
+    proc, _ = restic.run("snapshots", ["snapshots", "--json", "--host", host])
+    return len(json.loads(proc.stdout.decode("utf-8") or "[]"))
+
+
+def retention_args(retention):
+    args = []
+    for key in ("last", "hourly", "daily", "weekly", "monthly", "yearly"):
+        value = int(retention.get("keep_" + key) or 0)
+        if value > 0:
+            args += ["--keep-" + key, str(value)]
+    if retention.get("keep_within"):
+        args += ["--keep-within", str(retention["keep_within"])]
+    if not args:
+        raise StepError("forget", "config", "the retention policy keeps nothing; refusing to forget")
+    return args
+
+
+def cmd_run(config, restic, state, inline_hooks=False):
+    started = time.time()
+    host = config["hostname"]
+    step = "start"
+    try:
+        step = "unlock"
+        # Removes only stale locks (older than 30 min, or of a dead process on this host), so a
+        # run killed mid-way (endpoint gone, reboot) never needs a manual unlock.
+        restic.run(step, ["unlock"])
+        step = "hooks"
+        if config.get("hooks"):
+            if inline_hooks:
+                run_hooks(config)
+            else:
+                require_fresh_hooks(config, started)
+        step = "backup"
+        args = ["backup", "--json", "--host", host]
+        for tag in config.get("tags", []):
+            args += ["--tag", tag]
+        for pattern in config.get("excludes", []):
+            args += ["--exclude", pattern]
+        if config.get("exclude_caches", True):
+            args.append("--exclude-caches")
+        if config.get("one_file_system"):
+            args.append("--one-file-system")
+        if config.get("compression"):
+            args += ["--compression", config["compression"]]
+        args += list(config["paths"])
+        if config.get("hooks"):
+            args.append(config.get("dump_dir", "/var/backups/prodready-backup"))
+        proc, stderr = restic.run(step, args, ok_codes=(0, 3))
+        summary = {}
+        for line in proc.stdout.decode("utf-8", "replace").splitlines():
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if message.get("message_type") == "summary":
+                summary = message
+        if proc.returncode == 3:
+            raise StepError(step, "source_unreadable", last_line(stderr))
+        log("backup: snapshot %s, %d new / %d changed / %d unmodified files, %d bytes added" % (
+            (summary.get("snapshot_id") or "")[:8], summary.get("files_new", 0), summary.get("files_changed", 0),
+            summary.get("files_unmodified", 0), summary.get("data_added", 0)))
+        step = "forget"
+        forget_args = ["forget", "--prune", "--host", host] + retention_args(config.get("retention", {}))
+        restic.run(step, forget_args)
+        step = "check"
+        check_args = ["check"]
+        subset = str(config.get("check_read_data_subset", "") or "")
+        if subset:
+            check_args.append("--read-data-subset=%s" % subset)
+        restic.run(step, check_args)
+        step = "snapshots"
+        snapshots = count_snapshots(restic, host)
+    except StepError as exc:
+        finish = time.time()
+        log("FAILED at step %s: %s -- %s (%s)" % (exc.step, exc.cause, CAUSE_TEXT.get(exc.cause, exc.cause),
+                                                          exc.detail))
+        state.data.update({"last_run": finish, "last_run_success": 0, "last_run_duration": finish - started,
+                           "last_failure_step": exc.step.split(" ")[0], "last_failure_cause": exc.cause})
+        state.save()
+        return 1
+    finish = time.time()
+    state.data.update({"last_run": finish, "last_success": finish, "last_run_success": 1,
+                       "last_run_duration": finish - started, "last_added_bytes": summary.get("data_added", 0),
+                       "last_processed_bytes": summary.get("total_bytes_processed", 0), "snapshots": snapshots,
+                       "last_snapshot": summary.get("snapshot_id")})
+    state.data.pop("last_failure_cause", None)
+    state.data.pop("last_failure_step", None)
+    state.save()
+    log("OK in %.1fs: snapshot %s, %d snapshots of %s kept" % (finish - started, (summary.get("snapshot_id") or "")[:8],
+                                                              snapshots, host))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- restore
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def snapshot_digests(restic, snapshot, paths):
+    """SHA-256 of every regular file of ``paths`` in the snapshot, read by streaming ``restic dump``
+    (an independent read path from ``restic restore``). Keys are absolute paths."""
+    digests = {}
+    for path in paths:
+        proc = restic.popen(["dump", snapshot, path])
+        try:
+            with tarfile.open(fileobj=proc.stdout, mode="r|") as archive:
+                for member in archive:
+                    if not member.isfile():
+                        continue
+                    digest = hashlib.sha256()
+                    handle = archive.extractfile(member)
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(block)
+                    digests["/" + member.name.lstrip("/")] = digest.hexdigest()
+        except tarfile.TarError:
+            # `restic dump` of a single file prints the file itself, not a tar.
+            proc.kill()
+            proc.wait()
+            proc = restic.popen(["dump", snapshot, path])
+            digest = hashlib.sha256()
+            for block in iter(lambda: proc.stdout.read(1 << 20), b""):
+                digest.update(block)
+            digests["/" + path.lstrip("/")] = digest.hexdigest()
+        stderr = proc.stderr.read().decode("utf-8", "replace")
+        if proc.wait() != 0:
+            raise StepError("verify", classify(stderr), last_line(stderr))
+    return digests
+
+
+def compare_tree(root, digests):
+    """Compare files restored under ``root`` with the snapshot digests; return (files, problems)."""
+    problems = []
+    for path, expected in sorted(digests.items()):
+        restored = os.path.join(root, path.lstrip("/"))
+        if not os.path.isfile(restored):
+            problems.append("missing %s" % path)
+            continue
+        actual = sha256_file(restored)
+        if actual != expected:
+            problems.append("sha256 differs for %s (snapshot %s, restored %s)" % (path, expected[:12], actual[:12]))
+    return len(digests), problems
+
+
+def resolve_snapshot(restic, config, snapshot):
+    args = ["snapshots", "--json", "--host", config["hostname"]]
+    if snapshot not in (None, "", "latest"):
+        args.append(snapshot)
+    proc, _ = restic.run("snapshots", args)
+    found = json.loads(proc.stdout.decode("utf-8") or "[]")
+    if not found:
+        raise StepError("snapshots", "unknown", "no snapshot %s of host %s" % (snapshot or "latest", config["hostname"]))
+    found.sort(key=lambda item: item["time"])
+    return found[-1]
+
+
+def restore_verified(restic, config, snapshot, paths, scratch):
+    """Restore ``paths`` of ``snapshot`` under ``scratch`` and compare every file's SHA-256."""
+    args = ["restore", snapshot["id"], "--target", scratch]
+    for path in paths:
+        args += ["--include", path]
+    restic.run("restore", args)
+    digests = snapshot_digests(restic, snapshot["id"], paths)
+    return compare_tree(scratch, digests)
+
+
+def cmd_restore_test(config, restic, state):
+    started = time.time()
+    base = config.get("scratch_dir", "/var/lib/prodready-backup/restore-test")
+    os.makedirs(base, 0o700, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix="run-", dir=base)
+    files = 0
+    try:
+        restic.run("unlock", ["unlock"])
+        snapshot = resolve_snapshot(restic, config, "latest")
+        files, problems = restore_verified(restic, config, snapshot, snapshot["paths"], scratch)
+        if problems:
+            raise StepError("verify", "restore_mismatch", "; ".join(problems[:5]))
+        if files == 0:
+            raise StepError("verify", "restore_mismatch", "the snapshot holds no files to compare")
+    except StepError as exc:
+        log("RESTORE TEST FAILED at step %s: %s -- %s (%s)" % (exc.step, exc.cause, CAUSE_TEXT.get(exc.cause, ""),
+                                                               exc.detail))
+        ok = 0
+    else:
+        log("restore test OK: snapshot %s, %d files match their SHA-256 in %.1fs" % (
+            snapshot["short_id"], files, time.time() - started))
+        ok = 1
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    finish = time.time()
+    state.data.update({"restore_test_success": ok, "restore_test_last_run": finish,
+                       "restore_test_duration": finish - started, "restore_test_files": files})
+    if ok:
+        state.data["restore_test_last_success"] = finish
+    state.save()
+    return 0 if ok else 1
+
+
+def _sqlite_substitutions(config, paths):
+    """Map each SQLite source inside the restored paths to its consistent hook copy."""
+    dump_dir = config.get("dump_dir", "/var/backups/prodready-backup")
+    subs = []
+    for hook in config.get("hooks", []):
+        if hook["type"] != "sqlite":
+            continue
+        source = hook["source"]
+        if any(source == p or source.startswith(p.rstrip("/") + "/") for p in paths):
+            subs.append((source, os.path.join(dump_dir, "sqlite", hook["name"] + ".sqlite3")))
+    return subs
+
+
+def cmd_restore(config, restic, args):
+    started = time.time()
+    paths = [os.path.normpath(p) for p in (args.path or [])]
+    try:
+        restic.run("unlock", ["unlock"])
+        snapshot = resolve_snapshot(restic, config, args.snapshot)
+        if not paths:
+            paths = list(snapshot["paths"])
+        subs = _sqlite_substitutions(config, paths) if args.in_place and args.sqlite_from_dumps else []
+        restore_paths = sorted(set(paths) | set(os.path.dirname(dump) for _, dump in subs))
+        if args.in_place:
+            # Stage next to the data (same filesystem: the final swap is a rename).
+            stage_parent = os.path.dirname(paths[0].rstrip("/")) or "/"
+            os.makedirs(stage_parent, exist_ok=True)
+            scratch = tempfile.mkdtemp(prefix=".prodready-restore-", dir=stage_parent)
+        else:
+            os.makedirs(args.target, 0o700, exist_ok=True)
+            scratch = args.target
+        files, problems = restore_verified(restic, config, snapshot, restore_paths, scratch)
+        if problems:
+            raise StepError("verify", "restore_mismatch", "; ".join(problems[:5]))
+        moved = []
+        if args.in_place:
+            for source, dump in subs:
+                staged_db = os.path.join(scratch, source.lstrip("/"))
+                staged_dump = os.path.join(scratch, dump.lstrip("/"))
+                if os.path.isfile(staged_dump):
+                    # Keep the live file's owner and mode; take the content of the consistent copy.
+                    owner = os.lstat(staged_db if os.path.exists(staged_db) else os.path.dirname(staged_db))
+                    for suffix in ("-wal", "-shm", "-journal"):
+                        if os.path.exists(staged_db + suffix):
+                            os.unlink(staged_db + suffix)
+                    shutil.copyfile(staged_dump, staged_db)
+                    os.chown(staged_db, owner.st_uid, owner.st_gid)
+                    log("restore: %s taken from its consistent SQLite hook copy" % source)
+            stamp = time.strftime("%Y%m%dT%H%M%S")
+            for path in paths:
+                staged = os.path.join(scratch, path.lstrip("/"))
+                if not os.path.lexists(staged):
+                    continue
+                if os.path.lexists(path):
+                    aside = "%s.pre-restore-%s" % (path.rstrip("/"), stamp)
+                    os.rename(path, aside)
+                    moved.append(aside)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                os.rename(staged, path)
+            shutil.rmtree(scratch, ignore_errors=True)
+    except StepError as exc:
+        log("RESTORE FAILED at step %s: %s -- %s (%s)" % (exc.step, exc.cause, CAUSE_TEXT.get(exc.cause, ""),
+                                                          exc.detail))
+        print(json.dumps({"ok": False, "step": exc.step, "cause": exc.cause, "detail": exc.detail}))
+        return 1
+    result = {"ok": True, "snapshot": snapshot["id"], "snapshot_time": snapshot["time"], "paths": paths,
+              "files_verified": files, "in_place": bool(args.in_place),
+              "target": "/" if args.in_place else args.target, "moved_aside": moved,
+              "seconds": round(time.time() - started, 3)}
+    log("restore OK: %d files verified by SHA-256 in %.1fs" % (files, result["seconds"]))
+    print(json.dumps(result))
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="prodready-backup", description=__doc__.split("\n")[0])
+    parser.add_argument("--config", default=DEFAULT_CONFIG)
+    parser.add_argument("--env-file", default=None, help="secrets file (default: systemd credential or %s)"
+                        % DEFAULT_ENV_FILE)
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="backup, forget --prune, check, metrics (hooks: see --run-hooks)")
+    run.add_argument("--run-hooks", action="store_true",
+                     help="run the hooks here instead of using the result of prodready-backup-hooks.service")
+    sub.add_parser("hooks", help="run the pre-backup hooks and record their result")
+    sub.add_parser("restore-test", help="restore the latest snapshot to scratch and compare SHA-256")
+    restore = sub.add_parser("restore", help="restore a snapshot, verified, to a directory or in place")
+    restore.add_argument("--snapshot", default="latest")
+    restore.add_argument("--path", action="append", help="path inside the snapshot (repeatable; default all)")
+    where = restore.add_mutually_exclusive_group(required=True)
+    where.add_argument("--in-place", action="store_true")
+    where.add_argument("--target")
+    restore.add_argument("--no-sqlite-from-dumps", dest="sqlite_from_dumps", action="store_false")
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.error("a command is required: run, restore-test or restore")
+    with open(args.config) as handle:
+        # The role's template starts with an "ansible managed" comment block.
+        config = json.loads("".join(line for line in handle if not line.startswith("#")))
+    os.umask(0o077)
+    if args.command == "hooks":
+        return cmd_hooks(config)
+    state = State(config)
+    try:
+        restic = Restic(config, load_env_file(secrets_path(args.env_file)))
+    except (StepError, IOError, OSError) as exc:
+        log("FAILED: cannot read the secrets: %s" % getattr(exc, "detail", exc))
+        if args.command == "run":
+            state.data.update({"last_run": time.time(), "last_run_success": 0, "last_failure_step": "config",
+                               "last_failure_cause": "config"})
+            state.save()
+        return 1
+    if args.command == "run":
+        return cmd_run(config, restic, state, inline_hooks=args.run_hooks)
+    if args.command == "restore-test":
+        return cmd_restore_test(config, restic, state)
+    return cmd_restore(config, restic, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Read-only probe of the host state the hardening role branches on; prints one JSON object.
+# One process instead of a dozen tasks keeps the no-op run fast.
+set -u
+state() { systemctl is-active "$1" 2>/dev/null | head -n1; }
+enabled() { systemctl is-enabled "$1" 2>/dev/null | head -n1; }
+installed() { dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null | grep -q '^ii' && echo true || echo false; }
+securetty=false
+for f in /usr/lib/*/security/pam_securetty.so /lib/*/security/pam_securetty.so; do
+  [ -e "$f" ] && securetty=true
+done
+printf '{"ssh_service": "%s", "ssh_socket": "%s", "ssh_socket_enabled": "%s", ' \
+  "$(state ssh.service)" "$(state ssh.socket)" "$(enabled ssh.socket)"
+printf '"chrony": %s, "ntpsec": %s, "ntp": %s, "openntpd": %s, "pam_securetty": %s, ' \
+  "$(installed chrony)" "$(installed ntpsec)" "$(installed ntp)" "$(installed openntpd)" "$securetty"
+# A fresh image may ship without package lists, with a recent mtime that fools cache_valid_time.
+apt_lists=$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' 2>/dev/null | wc -l)
+printf '"apt_lists": %s, "systemd_detect_virt": "%s"}\n' "$apt_lists" "$(systemd-detect-virt 2>/dev/null || true)"

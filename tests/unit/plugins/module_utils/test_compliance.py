@@ -1,0 +1,428 @@
+"""Unit tests for the compliance check engine (plugins/module_utils/compliance.py).
+
+Host state is a fake file tree under tmp_path (Probe(root=...)) and a fake command runner, so
+every check type is evaluated for real without touching this machine.
+"""
+import datetime
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+from hypothesis import given, strategies as st
+
+from ansible_collections.prodready.platform.plugins.module_utils import compliance as c
+
+FW = {"gdpr": ["Art. 32"], "soc2": ["CC6.1"]}
+
+
+def control(cid="T-001", check=None, severity="high", **extra):
+    entry = {"id": cid, "title": "title " + cid, "rationale": "why " + cid, "severity": severity,
+             "check": check or {"type": "file", "path": "/etc/x"}, "frameworks": dict(FW)}
+    entry.update(extra)
+    return entry
+
+
+class FakeRunner(object):
+    """Answers commands from a dict keyed by argv[0:2]; records every call."""
+
+    def __init__(self, answers=None):
+        self.answers = answers or {}
+        self.calls = []
+
+    def __call__(self, argv, timeout, env=None):
+        self.calls.append(list(argv))
+        for key, answer in self.answers.items():
+            if tuple(argv[:len(key)]) == key:
+                if isinstance(answer, Exception):
+                    raise answer
+                return answer(argv) if callable(answer) else answer
+        return 127, "", "%s: not found" % argv[0]
+
+
+def write(root, path, text="", mode=0o644):
+    full = os.path.join(str(root), path.lstrip("/"))
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, "w") as handle:
+        handle.write(text)
+    os.chmod(full, mode)
+    return full
+
+
+def audit(tmp_path, controls, runner=None, **kwargs):
+    probe = c.Probe(runner=runner or FakeRunner(), root=str(tmp_path), textfile_dir="/metrics",
+                    live_sysctl=kwargs.pop("live_sysctl", "never"), now=kwargs.pop("now", None))
+    return c.run_audit(controls, probe=probe, **kwargs)
+
+
+def status(result, cid="T-001"):
+    return [r for r in result["controls"] if r["id"] == cid][0]
+
+
+# ----------------------------------------------------------------------------- validation
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda e: e["check"].update(type="bogus"), "control T-001: unknown check type 'bogus'"),
+    (lambda e: e.update(severity="urgent"), "control T-001: 'severity' must be one of"),
+    (lambda e: e.update(frameworks={"hipaa": ["x"]}), "control T-001: unknown framework 'hipaa'"),
+    (lambda e: e.update(frameworks={}), "control T-001: 'frameworks' must map"),
+    (lambda e: e.pop("title"), "control T-001: 'title' is required"),
+    (lambda e: e.update(colour="red"), "control T-001: unknown key(s) colour"),
+    (lambda e: e.update(applies_when=[{"kernel": "6"}]), "control T-001: unknown applies_when condition 'kernel'"),
+    (lambda e: e.update(check={"type": "sshd_setting", "key": "x", "expect": {"approx": 1}}), "unknown comparison 'approx'"),
+    (lambda e: e.update(check={"type": "file", "path": "/x", "mode_max": "rwx"}), "octal mode"),
+    (lambda e: e.update(check={"type": "command", "argv": "ls -l"}), "must be a list of strings (no shell)"),
+    (lambda e: e.update(check={"type": "tls_endpoint", "port": 443, "refuse": ["SSLv2"]}), "unknown TLS version 'SSLv2'"),
+    (lambda e: e.update(check={"type": "file_content", "paths": ["/x"], "pattern": "("}), "not a valid regex"),
+    (lambda e: e.update(check={"type": "metric", "name": "m"}), "needs 'expect', 'max_age_seconds'"),
+    (lambda e: e.update(check={"type": "service", "unit": "x"}), "needs 'enabled' and/or 'active'"),
+    (lambda e: e.update(check={"type": "sysctl", "key": "a.b", "expect": {"equals": "${nope}"}}), "unknown parameter ${nope}"),
+    (lambda e: e.update(id="bad id"), "'id' must match"),
+])
+def test_bad_catalog_entries_name_the_entry(mutate, message):
+    entry = control()
+    mutate(entry)
+    with pytest.raises(c.CatalogError) as err:
+        c.validate_catalog([entry])
+    assert message in str(err.value)
+
+
+def test_duplicate_ids_rejected():
+    with pytest.raises(c.CatalogError, match="control T-001: duplicate id"):
+        c.validate_catalog([control(), control()])
+
+
+def test_unknown_framework_filter_is_an_error(tmp_path):
+    with pytest.raises(c.CatalogError, match="framework filter 'hipaa' does not exist"):
+        audit(tmp_path, [control()], frameworks=["hipaa"])
+
+
+@pytest.mark.parametrize("waiver, message", [
+    ({"control": "T-001", "reason": "accepted"}, "waiver #1 for control T-001: 'expires' (YYYY-MM-DD) is required"),
+    ({"control": "T-001", "expires": "2030-01-01"}, "waiver #1 for control T-001: 'reason' is required"),
+    ({"control": "T-404", "reason": "r", "expires": "2030-01-01"}, "waiver #1 for control T-404: no such control"),
+    ({"control": "T-001", "reason": "r", "expires": "next year"}, "must be a date YYYY-MM-DD"),
+])
+def test_bad_waivers_name_the_control(tmp_path, waiver, message):
+    with pytest.raises(c.CatalogError) as err:
+        audit(tmp_path, [control()], waivers=[waiver])
+    assert message in str(err.value)
+
+
+def test_skip_of_unknown_control_is_an_error(tmp_path):
+    with pytest.raises(c.CatalogError, match="T-999"):
+        audit(tmp_path, [control()], skip=["T-999"])
+
+
+def test_parameters_are_substituted_with_their_type():
+    entry = control(check={"type": "sysctl", "key": "a.b", "expect": {"max": "${limit}"}},
+                    applies_when=[{"unit": "${units}"}])
+    [normalized] = c.validate_catalog([entry], {"limit": 4, "units": ["a.service"]})
+    assert normalized["check"]["expect"]["max"] == 4
+    assert normalized["applies_when"] == [{"unit": ["a.service"]}]
+    assert c.parameter_names(entry) == {"limit", "units"}
+
+
+# ----------------------------------------------------------------------------- check types
+
+def test_file_mode_owner_and_absence(tmp_path):
+    write(tmp_path, "/etc/shadow", "root:*:1::::::\n", 0o640)
+    write(tmp_path, "/etc/open", "", 0o666)
+    owner = __import__("pwd").getpwuid(os.getuid()).pw_name
+    result = audit(tmp_path, [
+        control("F-1", {"type": "file", "path": "/etc/shadow", "mode_max": "0640", "owner": owner}),
+        control("F-2", {"type": "file", "path": "/etc/open", "mode_max": "0644"}),
+        control("F-3", {"type": "file", "path": "/etc/missing"}),
+        control("F-4", {"type": "file", "path": "/etc/telnet*", "state": "absent"}),
+        control("F-5", {"type": "file", "path": "/etc/shadow", "owner": "nobody-such-user"}),
+    ])
+    assert status(result, "F-1")["status"] == "pass"
+    assert status(result, "F-2")["status"] == "fail" and "0666 exceeds 0644" in status(result, "F-2")["evidence"]
+    assert status(result, "F-3")["status"] == "fail" and "missing: /etc/missing" in status(result, "F-3")["evidence"]
+    assert status(result, "F-4")["status"] == "pass"
+    assert status(result, "F-5")["status"] == "fail"
+
+
+def test_tree_permissions_finds_world_writable_and_skips_sticky_dirs(tmp_path):
+    write(tmp_path, "/etc/a/b/ok.conf", "", 0o644)
+    write(tmp_path, "/etc/a/bad.conf", "", 0o646)
+    sticky = os.path.join(str(tmp_path), "etc/tmpdir")
+    os.makedirs(sticky)
+    os.chmod(sticky, 0o1777)
+    result = audit(tmp_path, [control(check={"type": "tree_permissions", "root": "/etc", "forbid_bits": "0002"})])
+    entry = status(result)
+    assert entry["status"] == "fail"
+    assert "/etc/a/bad.conf 0646" in entry["evidence"] and "tmpdir" not in entry["evidence"]
+
+
+def test_file_content_present_absent_across_globs_ignores_comments(tmp_path):
+    write(tmp_path, "/etc/ssh/sshd_config.d/10-ours.conf", "# PermitRootLogin yes\nPermitRootLogin no\n")
+    write(tmp_path, "/etc/ssh/sshd_config.d/00-evil.conf", "PermitRootLogin yes\n")
+    result = audit(tmp_path, [
+        control("C-1", {"type": "file_content", "paths": ["/etc/ssh/sshd_config.d/*.conf"],
+                        "pattern": r"^\s*PermitRootLogin\s+yes", "expect": "absent"}),
+        control("C-2", {"type": "file_content", "paths": ["/etc/ssh/sshd_config.d/*.conf"], "pattern": "PermitRootLogin no"}),
+        control("C-3", {"type": "file_content", "paths": ["/etc/none/*"], "pattern": "x"}),
+    ])
+    assert status(result, "C-1")["status"] == "fail"
+    assert "00-evil.conf:1" in status(result, "C-1")["evidence"]
+    assert "10-ours.conf" not in status(result, "C-1")["evidence"]
+    assert status(result, "C-2")["status"] == "pass"
+    assert status(result, "C-3")["status"] == "fail" and "no file matches" in status(result, "C-3")["evidence"]
+
+
+def test_config_value_last_wins_and_all_occurrences(tmp_path):
+    write(tmp_path, "/etc/systemd/journald.conf", "[Journal]\nMaxRetentionSec=1month\n")
+    write(tmp_path, "/etc/systemd/journald.conf.d/90-ret.conf", "[Journal]\nMaxRetentionSec=365day\n")
+    write(tmp_path, "/etc/logrotate.d/prodready-a", "/x {\n  maxage 30\n}\n")
+    write(tmp_path, "/etc/logrotate.d/prodready-b", "/y {\n  maxage 7\n}\n")
+    paths = ["/etc/systemd/journald.conf", "/etc/systemd/journald.conf.d/*.conf"]
+    result = audit(tmp_path, [
+        control("J-1", {"type": "config_value", "paths": paths, "key": "MaxRetentionSec", "expect": {"min_seconds": 31536000}}),
+        control("L-1", {"type": "config_value", "paths": ["/etc/logrotate.d/prodready-*"], "key": "maxage",
+                        "separator": r"\s+", "occurrences": "all", "expect": {"min": 30}}),
+        control("L-2", {"type": "config_value", "paths": ["/etc/logrotate.d/prodready-*"], "key": "maxage",
+                        "separator": r"\s+", "expect": {"min": 5}}),
+    ])
+    assert status(result, "J-1")["status"] == "pass" and "90-ret.conf:2" in status(result, "J-1")["evidence"]
+    assert status(result, "L-1")["status"] == "fail" and "prodready-b:2" in status(result, "L-1")["evidence"]
+    assert status(result, "L-2")["status"] == "pass"
+
+
+SSHD_T = "port 22\npermitrootlogin no\nciphers chacha20-poly1305@openssh.com,aes128-cbc\nmaxauthtries 3\nhostkey /a\nhostkey /b\n"
+
+
+def test_sshd_effective_settings_run_sshd_once(tmp_path):
+    runner = FakeRunner({("/usr/sbin/sshd", "-T"): (0, SSHD_T, "")})
+    result = audit(tmp_path, [
+        control("S-1", {"type": "sshd_setting", "key": "PermitRootLogin", "expect": {"equals": "no"}}),
+        control("S-2", {"type": "sshd_setting", "key": "ciphers", "expect": {"items_exclude": ["*-cbc"]}}),
+        control("S-3", {"type": "sshd_setting", "key": "maxauthtries", "expect": {"max": 4}}),
+        control("S-4", {"type": "sshd_setting", "key": "banner", "expect": {"not_equals": "none"}}),
+    ], runner=runner)
+    assert [status(result, i)["status"] for i in ("S-1", "S-2", "S-3", "S-4")] == ["pass", "fail", "pass", "fail"]
+    assert "aes128-cbc" in status(result, "S-2")["evidence"]
+    assert sum(1 for call in runner.calls if call[0] == "/usr/sbin/sshd") == 1
+
+
+def test_sshd_failure_is_error_with_stderr(tmp_path):
+    runner = FakeRunner({("/usr/sbin/sshd", "-T"): (255, "", "Missing privilege separation directory: /run/sshd")})
+    result = audit(tmp_path, [control(check={"type": "sshd_setting", "key": "x", "expect": {"equals": "y"}})], runner=runner)
+    assert status(result)["status"] == "error" and "/run/sshd" in status(result)["evidence"]
+
+
+def test_sysctl_persistent_precedence_and_live(tmp_path):
+    write(tmp_path, "/usr/lib/sysctl.d/50-default.conf", "net.ipv4.tcp_syncookies = 0\nkernel.kptr_restrict=0\n")
+    write(tmp_path, "/etc/sysctl.d/50-default.conf", "net.ipv4.tcp_syncookies = 1\n")  # same name overrides /usr/lib
+    write(tmp_path, "/etc/sysctl.d/99-zz.conf", "kernel/kptr_restrict = 2\n")
+    write(tmp_path, "/etc/sysctl.conf", "fs.suid_dumpable = 2\n")
+    write(tmp_path, "/proc/sys/net/ipv4/tcp_syncookies", "0\n")
+    checks = [
+        control("Y-1", {"type": "sysctl", "key": "net.ipv4.tcp_syncookies", "expect": {"equals": 1}}),
+        control("Y-2", {"type": "sysctl", "key": "kernel.kptr_restrict", "expect": {"min": 1}}),
+        control("Y-3", {"type": "sysctl", "key": "fs.suid_dumpable", "expect": {"equals": 0}}),
+    ]
+    result = audit(tmp_path, checks)
+    assert [status(result, i)["status"] for i in ("Y-1", "Y-2", "Y-3")] == ["pass", "pass", "fail"]
+    assert "/etc/sysctl.d/50-default.conf:1" in status(result, "Y-1")["evidence"]
+    live = audit(tmp_path, checks[:1], live_sysctl="always")
+    assert status(live, "Y-1")["status"] == "fail" and "live net.ipv4.tcp_syncookies = 0" in status(live, "Y-1")["evidence"]
+
+
+SHOW = {
+    "ssh.service": "Id=ssh.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled",
+    "nginx.service": "Id=nginx.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled",
+    "off.timer": "Id=off.timer\nLoadState=loaded\nActiveState=inactive\nSubState=dead\nUnitFileState=disabled",
+    "gone.service": "Id=gone.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=",
+}
+
+
+def systemctl_show(argv):
+    names = argv[argv.index("--") + 1:]
+    return 0, "\n\n".join(SHOW.get(n, "Id=%s\nLoadState=not-found\nActiveState=inactive" % n) for n in names) + "\n", ""
+
+
+def analyze(argv):
+    levels = {"ssh.service": 9.6, "nginx.service": 4.2}
+    return 0, "".join("NAME DESCRIPTION EXPOSURE\n→ Overall exposure level for %s: %.1f OK\n" % (n, levels[n])
+                      for n in argv[3:]), ""
+
+
+def test_services_and_exposure_are_batched(tmp_path):
+    runner = FakeRunner({("systemctl", "show"): systemctl_show, ("systemd-analyze", "security"): analyze})
+    result = audit(tmp_path, [
+        control("U-1", {"type": "service", "unit": "ssh.service", "enabled": True, "active": True}),
+        control("U-2", {"type": "service", "unit": "off.timer", "enabled": True}),
+        control("U-3", {"type": "service", "unit": ["gone.service", "ssh.service"], "enabled": True}),
+        control("U-4", {"type": "unit_exposure", "unit": "nginx.service", "max": 4.5}),
+        control("U-5", {"type": "unit_exposure", "unit": ["ssh.service", "nginx.service"], "max": 4.5}),
+        control("U-6", {"type": "service", "unit": "x.service", "enabled": True}, applies_when=[{"unit": "gone.service"}]),
+    ], runner=runner)
+    got = dict((r["id"], r["status"]) for r in result["controls"])
+    assert got == {"U-1": "pass", "U-2": "fail", "U-3": "pass", "U-4": "pass", "U-5": "fail", "U-6": "not_applicable"}
+    assert "ssh.service exposure 9.6 > 4.5" in status(result, "U-5")["evidence"]
+    assert sum(1 for call in runner.calls if call[:2] == ["systemctl", "show"]) == 1
+    assert sum(1 for call in runner.calls if call[:2] == ["systemd-analyze", "security"]) == 1
+
+
+DPKG = "openssh-server\tii \t1:9.2p1-2\nnginx\trc \t1.22\ntelnetd\tii \t0.17\n"
+
+
+def test_packages_and_applies_when(tmp_path):
+    runner = FakeRunner({("dpkg-query",): (0, DPKG, "")})
+    result = audit(tmp_path, [
+        control("P-1", {"type": "package", "name": "openssh-server"}),
+        control("P-2", {"type": "package", "name": ["telnetd", "rsh-server"], "state": "absent"}),
+        control("P-3", {"type": "package", "name": "x"}, applies_when=[{"package": "nginx"}]),
+        control("P-4", {"type": "package", "name": "openssh-server"},
+                applies_when=[{"any": [{"package": "nginx"}, {"path": "/etc/nothing"}]}]),
+    ], runner=runner)
+    assert status(result, "P-1")["status"] == "pass"
+    assert status(result, "P-2")["status"] == "fail" and "telnetd 0.17" in status(result, "P-2")["evidence"]
+    assert status(result, "P-3")["status"] == "not_applicable"  # "rc" = removed, config left
+    assert "package nginx not installed" in status(result, "P-3")["evidence"]
+    assert status(result, "P-4")["status"] == "not_applicable"
+    assert sum(1 for call in runner.calls if call[0] == "dpkg-query") == 1
+
+
+def test_metric_value_and_age(tmp_path):
+    now = 1700000000.0
+    write(tmp_path, "/metrics/backup.prom", "# HELP x y\nprodready_backup_last_success_timestamp_seconds %d\n" % (now - 100000))
+    write(tmp_path, "/metrics/integrity.prom", 'prodready_integrity_violations{kind="changed"} 2\nprodready_integrity_violations{kind="added"} 0\n')
+    write(tmp_path, "/metrics/broken.prom", "this is not a metric\n")
+    result = audit(tmp_path, [
+        control("M-1", {"type": "metric", "name": "prodready_backup_last_success_timestamp_seconds", "max_age_seconds": 43200}),
+        control("M-2", {"type": "metric", "name": "prodready_integrity_violations", "aggregate": "sum", "expect": {"max": 0}}),
+        control("M-3", {"type": "metric", "name": "prodready_integrity_violations", "labels": {"kind": "added"}, "expect": {"max": 0}}),
+        control("M-4", {"type": "metric", "name": "prodready_missing", "expect": {"max": 0}}),
+    ], now=now)
+    assert status(result, "M-1")["status"] == "fail" and "100000s old > 43200s" in status(result, "M-1")["evidence"]
+    assert status(result, "M-2")["status"] == "fail"
+    assert status(result, "M-3")["status"] == "pass"
+    assert status(result, "M-4")["status"] == "error" and "broken.prom" in status(result, "M-4")["evidence"]
+
+
+def test_command_rc_stdout_and_timeout(tmp_path):
+    probe_runner = c.default_runner
+    result = audit(tmp_path, [
+        control("X-1", {"type": "command", "argv": ["echo", "policy drop;"], "stdout": {"regex": "policy drop"}}),
+        control("X-2", {"type": "command", "argv": ["false"]}),
+        control("X-3", {"type": "command", "argv": ["sleep", "5"], "timeout": 0.3}),
+        control("X-4", {"type": "command", "argv": ["/nonexistent/tool"]}),
+    ], runner=probe_runner)
+    assert [status(result, i)["status"] for i in ("X-1", "X-2", "X-3", "X-4")] == ["pass", "fail", "error", "error"]
+    assert "timed out" in status(result, "X-3")["evidence"]
+
+
+# ----------------------------------------------------------------------------- TLS endpoint
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    """A local TLS 1.2+ server (openssl s_server) on 127.0.0.1: refuses 1.0/1.1 as a good front does."""
+    directory = tmp_path_factory.mktemp("tls")
+    key, cert = str(directory / "k.pem"), str(directory / "c.pem")
+    subprocess.check_call(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                           "-keyout", key, "-out", cert], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    proc = subprocess.Popen(["openssl", "s_server", "-accept", "127.0.0.1:%d" % port, "-cert", cert, "-key", key, "-www",
+                             "-tls1_2", "-quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield port
+    proc.terminate()
+    proc.wait()
+
+
+def test_tls_endpoint_protocols(tmp_path, tls_server):
+    result = audit(tmp_path, [
+        control("L-1", {"type": "tls_endpoint", "port": tls_server, "refuse": ["TLSv1", "TLSv1.1"], "accept": ["TLSv1.2"]}),
+        control("L-2", {"type": "tls_endpoint", "port": tls_server, "refuse": ["TLSv1.2"]}),
+        control("L-3", {"type": "tls_endpoint", "port": tls_server, "refuse_ciphers": "RC4:3DES:NULL:aNULL"}),
+        control("L-4", {"type": "tls_endpoint", "port": 1, "accept": ["TLSv1.2"]}),
+    ])
+    assert status(result, "L-1")["status"] == "pass", status(result, "L-1")["evidence"]
+    assert status(result, "L-2")["status"] == "fail" and "TLSv1.2 ACCEPTED" in status(result, "L-2")["evidence"]
+    assert status(result, "L-3")["status"] == "pass"
+    assert status(result, "L-4")["status"] == "error"
+
+
+# ----------------------------------------------------------------------------- waivers, scores
+
+def test_waivers_active_expired_and_unused(tmp_path):
+    controls = [control("W-1", {"type": "file", "path": "/nope"}), control("W-2", {"type": "file", "path": "/nope"}),
+                control("W-3", {"type": "file", "path": "/etc"})]
+    os.makedirs(os.path.join(str(tmp_path), "etc"))
+    today = datetime.date(2026, 6, 1)
+    waivers = [{"control": "W-1", "reason": "legacy box", "expires": "2026-12-31"},
+               {"control": "W-2", "reason": "was fine", "expires": "2026-05-31"},
+               {"control": "W-3", "reason": "unused", "expires": datetime.date(2027, 1, 1)}]
+    probe = c.Probe(runner=FakeRunner(), root=str(tmp_path))
+    result = c.run_audit(controls, waivers=waivers, probe=probe, today=today)
+    assert status(result, "W-1")["status"] == "waived" and "legacy box" in status(result, "W-1")["evidence"]
+    assert status(result, "W-2")["status"] == "fail" and status(result, "W-2")["evidence"].startswith("waiver expired 2026-05-31")
+    assert status(result, "W-3")["status"] == "pass" and status(result, "W-3")["waiver"]["state"] == "active"
+
+
+def test_scores_are_weighted_per_framework(tmp_path):
+    os.makedirs(os.path.join(str(tmp_path), "etc"))
+    controls = [
+        control("A-1", {"type": "file", "path": "/etc"}, severity="critical", frameworks={"gdpr": ["Art. 32"]}),
+        control("A-2", {"type": "file", "path": "/nope"}, severity="low", frameworks={"gdpr": ["Art. 32"], "soc2": ["CC6.1"]}),
+        control("A-3", {"type": "file", "path": "/nope"}, severity="info", frameworks={"soc2": ["CC6.1"]}),
+        control("A-4", {"type": "file", "path": "/x"}, applies_when=[{"path": "/nope"}], frameworks={"pci_dss_4": ["1"]}),
+    ]
+    result = audit(tmp_path, controls)
+    assert result["frameworks"]["gdpr"]["score_percent"] == round(100.0 * 10 / 11, 1)
+    assert result["frameworks"]["soc2"]["score_percent"] == 0.0
+    assert result["frameworks"]["pci_dss_4"]["score_percent"] is None  # only not_applicable
+    assert result["summary"]["failed_by_severity"]["low"] == 1 and result["summary"]["fail"] == 2
+    only_gdpr = audit(tmp_path, controls, frameworks=["gdpr"])
+    assert [r["id"] for r in only_gdpr["controls"]] == ["A-1", "A-2"] and list(only_gdpr["frameworks"]) == ["gdpr"]
+
+
+def test_an_unexpected_exception_is_one_error_not_a_crash(tmp_path):
+    def explode(argv, timeout, env=None):
+        raise RuntimeError("boom")
+    result = audit(tmp_path, [control("E-1", {"type": "package", "name": "x"}), control("E-2", {"type": "file", "path": "/"})],
+                   runner=explode)
+    assert status(result, "E-1")["status"] == "error" and "boom" in status(result, "E-1")["evidence"]
+    assert status(result, "E-2")["status"] == "pass"
+
+
+# ----------------------------------------------------------------------------- properties
+
+spans = st.lists(st.tuples(st.integers(0, 5000), st.sampled_from(["s", "min", "h", "d", "day", "w"])), min_size=1, max_size=4)
+
+
+@given(spans)
+def test_timespan_sums_units(parts):
+    factor = {"s": 1, "min": 60, "h": 3600, "d": 86400, "day": 86400, "w": 604800}
+    text = " ".join("%d%s" % (n, unit) for n, unit in parts)
+    assert c.parse_timespan(text) == sum(n * factor[unit] for n, unit in parts)
+
+
+@given(st.text(max_size=40))
+def test_timespan_never_raises(text):
+    value = c.parse_timespan(text)
+    assert value is None or value >= 0
+
+
+@given(st.integers(-10 ** 6, 10 ** 6), st.integers(-10 ** 6, 10 ** 6))
+def test_compare_min_max_agree_with_arithmetic(value, bound):
+    assert c.compare(value, {"min": bound})[0] == (value >= bound)
+    assert c.compare(value, {"max": bound})[0] == (value <= bound)
+
+
+@given(st.lists(st.sampled_from(["aes128-ctr", "aes128-cbc", "3des-cbc", "chacha20-poly1305@openssh.com"]), min_size=1))
+def test_items_exclude_matches_globs(items):
+    ok = c.compare(",".join(items), {"items_exclude": ["*-cbc"]})[0]
+    assert ok == (not any(i.endswith("-cbc") for i in items))

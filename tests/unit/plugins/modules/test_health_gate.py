@@ -1,0 +1,132 @@
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from hypothesis import given, strategies as st
+
+from ansible_collections.prodready.platform.plugins.modules import health_gate
+
+
+def params(**kw):
+    base = dict(url="http://127.0.0.1:1/health", status_code=[200], json_field=None, json_value=None, timeout=5.0,
+                interval=0.5, backoff=2.0, max_interval=2.0, request_timeout=1.0, consecutive_successes=1,
+                validate_certs=True, ca_path=None, headers={}, probe_in_check_mode=False)
+    base.update(kw)
+    return base
+
+
+class FakeClock(object):
+    def __init__(self):
+        self.now = 100.0
+        self.sleeps = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def scripted(answers):
+    answers = list(answers)
+
+    def do_probe(p, time_left):
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+    return do_probe
+
+
+def test_passes_when_healthy_after_backoff():
+    clock = FakeClock()
+    down = (None, b"", "cannot connect: refused")
+    ok = (200, b'{"status": "ok"}', None)
+    result = health_gate.run_gate(params(json_field="status", json_value="ok"), clock.clock, clock.sleep,
+                                  scripted([down, down, down, ok]))
+    assert result["healthy"] is True
+    assert result["attempts"] == 4
+    assert clock.sleeps == [0.5, 1.0, 2.0]
+    assert result["time_to_healthy"] == pytest.approx(3.5)
+    assert result["json"] == {"status": "ok"}
+    assert [h["status"] for h in result["history"]] == [None, None, None, 200]
+
+
+def test_gives_up_at_the_deadline_with_the_reason():
+    clock = FakeClock()
+    result = health_gate.run_gate(params(timeout=10.0), clock.clock, clock.sleep,
+                                  scripted([(503, b'{"status": "fail"}', None)]))
+    assert result["healthy"] is False
+    assert result["elapsed"] == pytest.approx(10.0)
+    assert sum(clock.sleeps) == pytest.approx(10.0)
+    assert max(clock.sleeps) <= 2.0
+    assert result["last_error"] == "status 503, expected 200"
+    assert result["status"] == 503
+
+
+def test_consecutive_successes_resets_on_failure():
+    clock = FakeClock()
+    ok = (200, b"", None)
+    bad = (500, b"", None)
+    result = health_gate.run_gate(params(consecutive_successes=2), clock.clock, clock.sleep,
+                                  scripted([ok, bad, ok, ok]))
+    assert result["healthy"] is True and result["attempts"] == 4
+
+
+@pytest.mark.parametrize("body,field,value,healthy,reason", [
+    (b'{"status": "ok"}', "status", "ok", True, ""),
+    (b'{"status": "fail"}', "status", "ok", False, "JSON field status is fail, expected ok"),
+    (b'{"checks": {"db": {"status": "ok"}}}', "checks.db.status", "ok", True, ""),
+    (b'{"items": [{"up": true}]}', "items.0.up", "true", True, ""),
+    (b'{"status": "ok"}', "missing", "ok", False, "JSON field missing is missing"),
+    (b"<html>", "status", "ok", False, "body is not JSON, expected status=ok"),
+])
+def test_evaluate_json_fields(body, field, value, healthy, reason):
+    got, why, _ = health_gate.evaluate(200, body, [200], field, value)
+    assert (got, why) == (healthy, reason)
+
+
+@given(st.recursive(st.one_of(st.text(max_size=5), st.integers(), st.booleans(), st.none()),
+                    lambda c: st.dictionaries(st.from_regex(r"\A[a-z]{1,4}\Z"), c, max_size=3), max_leaves=8))
+def test_lookup_field_never_raises(doc):
+    health_gate.lookup_field(doc, "a.b.0.c")
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.server.hits += 1
+        healthy = self.server.hits >= self.server.healthy_after
+        body = json.dumps({"status": "ok" if healthy else "starting"}).encode()
+        self.send_response(200 if healthy else 503)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def server():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.hits = 0
+    srv.healthy_after = 3
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_real_http_endpoint_becomes_healthy(server):
+    url = "http://127.0.0.1:%d/health" % server.server_address[1]
+    result = health_gate.run_gate(params(url=url, interval=0.05, json_field="status", json_value="ok"))
+    assert result["healthy"] is True
+    assert result["attempts"] == 3
+    assert result["history"][0]["status"] == 503
+
+
+def test_real_connection_refused_is_retried_until_deadline():
+    result = health_gate.run_gate(params(url="http://127.0.0.1:1/health", timeout=0.5, interval=0.1))
+    assert result["healthy"] is False
+    assert result["attempts"] >= 2
+    assert "cannot connect" in result["last_error"]

@@ -1,0 +1,161 @@
+import os
+import time
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.prodready.platform.plugins.module_utils import integrity
+from ansible_collections.prodready.platform.plugins.modules import integrity_baseline, integrity_verify
+
+KEY = integrity.generate_private_key_text()
+PUB = integrity.public_key_text(integrity.load_private_key(KEY))
+OTHER_KEY = integrity.generate_private_key_text()
+
+
+class Exit(Exception):
+    def __init__(self, kwargs, failed):
+        super(Exit, self).__init__(kwargs.get("msg", ""))
+        self.result = kwargs
+        self.failed = failed
+
+
+@pytest.fixture(autouse=True)
+def capture(monkeypatch):
+    def exit_json(self, **kwargs):
+        raise Exit(kwargs, False)
+
+    def fail_json(self, **kwargs):
+        raise Exit(kwargs, True)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    monkeypatch.setattr(integrity, "dpkg_verify", lambda timeout=600: {})
+
+
+def run(module, args, check=False, diff=False):
+    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
+    with patch_module_args(args):
+        with pytest.raises(Exit) as info:
+            module.main()
+    return info.value
+
+
+@pytest.fixture
+def tree(tmp_path):
+    root = tmp_path / "srv"
+    root.mkdir()
+    (root / "app.conf").write_text("port=80\n")
+    (root / "bin").mkdir()
+    (root / "bin" / "app").write_bytes(b"\x7fELF app")
+    return root
+
+
+def baseline_args(tmp_path, root, **extra):
+    args = {"path": str(tmp_path / "state" / "baseline.json"), "paths": [str(root)], "private_key": KEY,
+            "system_checks": False}
+    args.update(extra)
+    return args
+
+
+def verify_args(tmp_path, **extra):
+    args = {"path": str(tmp_path / "state" / "baseline.json"), "public_key": [PUB],
+            "cache_path": str(tmp_path / "state" / "cache.json")}
+    args.update(extra)
+    return args
+
+
+def test_baseline_check_mode_creates_nothing_then_creates_then_idempotent(tmp_path, tree):
+    manifest = tmp_path / "state" / "baseline.json"
+    out = run(integrity_baseline, baseline_args(tmp_path, tree), check=True, diff=True)
+    assert not out.failed and out.result["changed"] and out.result["action"] == "created"
+    assert not manifest.exists()
+    assert "+ %s/app.conf" % tree in out.result["diff"]["after"]
+    out = run(integrity_baseline, baseline_args(tmp_path, tree))
+    assert out.result["changed"] and manifest.exists()
+    assert oct(os.stat(str(manifest)).st_mode & 0o777) == "0o640"
+    assert integrity.load_manifest(manifest.read_bytes(), PUB)["config"]["paths"] == [str(tree)]
+    again = run(integrity_baseline, baseline_args(tmp_path, tree))
+    assert not again.result["changed"] and again.result["action"] == "unchanged"
+
+
+def test_baseline_refresh_reports_diff_and_keeps_without_refresh(tmp_path, tree):
+    run(integrity_baseline, baseline_args(tmp_path, tree))
+    before = (tmp_path / "state" / "baseline.json").read_bytes()
+    time.sleep(0.02)
+    (tree / "app.conf").write_text("port=8080\n")
+    (tree / "new").write_text("x")
+    kept = run(integrity_baseline, baseline_args(tmp_path, tree))
+    assert not kept.result["changed"] and kept.result["action"] == "kept"
+    assert kept.result["added"] == [str(tree / "new")]
+    assert (tmp_path / "state" / "baseline.json").read_bytes() == before
+    check = run(integrity_baseline, baseline_args(tmp_path, tree, refresh=True), check=True, diff=True)
+    assert check.result["changed"] and (tmp_path / "state" / "baseline.json").read_bytes() == before
+    assert "%s/app.conf (" % tree in check.result["diff"]["after"]
+    refreshed = run(integrity_baseline, baseline_args(tmp_path, tree, refresh=True))
+    assert refreshed.result["changed"] and refreshed.result["action"] == "refreshed"
+    assert any(c["path"] == str(tree / "app.conf") and "content" in c["reasons"] for c in refreshed.result["changed_entries"])
+
+
+def test_baseline_never_overwritten_with_wrong_key(tmp_path, tree):
+    run(integrity_baseline, baseline_args(tmp_path, tree))
+    before = (tmp_path / "state" / "baseline.json").read_bytes()
+    out = run(integrity_baseline, baseline_args(tmp_path, tree, private_key=OTHER_KEY, refresh=True))
+    assert out.failed and "Refusing to overwrite" in out.result["msg"]
+    assert (tmp_path / "state" / "baseline.json").read_bytes() == before
+    rotated = run(integrity_baseline, baseline_args(tmp_path, tree, private_key=OTHER_KEY, previous_public_key=PUB))
+    assert rotated.result["changed"] and rotated.result["action"] == "refreshed"
+    assert rotated.result["key_id"] == integrity.key_id(integrity.load_private_key(OTHER_KEY))
+
+
+def test_baseline_missing_path_is_a_clear_error(tmp_path):
+    out = run(integrity_baseline, baseline_args(tmp_path, tmp_path / "absent"))
+    assert out.failed and "does not exist" in out.result["msg"]
+    assert not (tmp_path / "state" / "baseline.json").exists()
+
+
+def test_verify_clean_then_violations(tmp_path, tree):
+    run(integrity_baseline, baseline_args(tmp_path, tree))
+    clean = run(integrity_verify, verify_args(tmp_path, level="standard"), check=True)
+    assert not clean.failed and clean.result["ok"] and clean.result["changed"] is False
+    assert clean.result["changed_entries"] == []
+    time.sleep(0.02)
+    os.chmod(str(tree / "app.conf"), 0o600)
+    out = run(integrity_verify, verify_args(tmp_path, level="minimal"))
+    assert out.failed and "1 integrity violation(s) at level minimal (mode 1)" in out.result["msg"]
+    assert out.result["changed_entries"][0]["details"]["mode"][1] == "0600"
+    soft = run(integrity_verify, verify_args(tmp_path, level="comprehensive", fail_on_violation=False))
+    assert not soft.failed and not soft.result["ok"] and soft.result["counts"]["by_kind"]["mode"] == 1
+    assert soft.result["duration_seconds"] >= 0 and soft.result["files_hashed"] >= 2
+
+
+def test_verify_bad_inputs(tmp_path, tree):
+    out = run(integrity_verify, verify_args(tmp_path, level="paranoid"))
+    assert out.failed and "paranoid" in out.result["msg"]
+    out = run(integrity_verify, verify_args(tmp_path))
+    assert out.failed and "does not exist" in out.result["msg"]
+    manifest = tmp_path / "state" / "baseline.json"
+    manifest.parent.mkdir()
+    body = integrity.build_manifest({}, [str(tree)])
+    body["format_version"] = 99
+    manifest.write_bytes(integrity.sign_manifest(body, KEY))
+    out = run(integrity_verify, verify_args(tmp_path))
+    assert out.failed and "format version 99 is newer" in out.result["msg"]
+
+
+def test_verify_wrong_key_is_a_signature_violation(tmp_path, tree):
+    run(integrity_baseline, baseline_args(tmp_path, tree, private_key=OTHER_KEY))
+    out = run(integrity_verify, verify_args(tmp_path))
+    assert out.failed and out.result["violations"][0]["kind"] == "signature"
+    assert "not a trusted key" in out.result["msg"] or "signature" in out.result["msg"]
+
+
+def test_verify_cache_ttl(tmp_path, tree):
+    run(integrity_baseline, baseline_args(tmp_path, tree))
+    first = run(integrity_verify, verify_args(tmp_path, cache_ttl=300))
+    assert not first.result.get("cached")
+    (tree / "late").write_text("x")
+    cached = run(integrity_verify, verify_args(tmp_path, cache_ttl=300))
+    assert cached.result["cached"] and cached.result["ok"]
+    fresh = run(integrity_verify, verify_args(tmp_path, cache_ttl=0))
+    assert fresh.failed and fresh.result["counts"]["added"] == 1
