@@ -129,6 +129,14 @@ def _number(value):
         return None
 
 
+def _same(text, operand):
+    """Case-insensitive equality; numbers compare as numbers (a metric's 1.0 equals 1)."""
+    left, right = _number(text), _number(operand)
+    if left is not None and right is not None:
+        return left == right
+    return text.lower() == str(operand).strip().lower()
+
+
 def _items(value):
     if isinstance(value, (list, tuple)):
         out = []
@@ -168,16 +176,16 @@ def compare(value, spec):
             if not operand:
                 problems.append("is set (%r) but must not be" % text)
         elif key == "equals":
-            if text.lower() != str(operand).lower():
+            if not _same(text, operand):
                 problems.append("%r != %r" % (text, str(operand)))
         elif key == "not_equals":
-            if text.lower() == str(operand).lower():
+            if _same(text, operand):
                 problems.append("%r must not be %r" % (text, str(operand)))
         elif key == "in":
-            if text.lower() not in [str(o).lower() for o in operand]:
+            if not any(_same(text, o) for o in operand):
                 problems.append("%r not in %s" % (text, operand))
         elif key == "not_in":
-            if text.lower() in [str(o).lower() for o in operand]:
+            if any(_same(text, o) for o in operand):
                 problems.append("%r is one of %s" % (text, operand))
         elif key in ("min", "max"):
             number = _number(text)

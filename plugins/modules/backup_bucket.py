@@ -20,7 +20,7 @@ description:
     it is listed in O(require). A required feature that is not V(enabled) fails the task.
   - Never changes an existing bucket's settings; the audit is read-only.
 author:
-  - prodready.platform contributors
+  - prodready.platform contributors (@prodready)
 requirements:
   - boto3
 options:
@@ -64,8 +64,10 @@ options:
     choices: [versioning, encryption, public_access_block, lifecycle, object_lock]
 attributes:
   check_mode:
+    description: Reports the bucket it would create without creating it; the audit is read-only.
     support: full
   diff_mode:
+    description: Shows whether the bucket exists before and after.
     support: full
 """
 

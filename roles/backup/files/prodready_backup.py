@@ -5,6 +5,7 @@
 
     prodready_backup.py [--config FILE] hooks
     prodready_backup.py [--config FILE] [--env-file FILE] run [--run-hooks]
+    prodready_backup.py [--config FILE] [--env-file FILE] probe | init
     prodready_backup.py [--config FILE] [--env-file FILE] restore-test
     prodready_backup.py [--config FILE] [--env-file FILE] restore [--snapshot ID] [--path P ...]
                                                               (--in-place | --target DIR)
@@ -426,7 +427,10 @@ def cmd_run(config, restic, state, inline_hooks=False):
         args += list(config["paths"])
         if config.get("hooks"):
             args.append(config.get("dump_dir", "/var/backups/prodready-backup"))
+        timings = {}
+        mark = time.time()
         proc, stderr = restic.run(step, args, ok_codes=(0, 3))
+        timings["backup"], mark = time.time() - mark, time.time()
         summary = {}
         for line in proc.stdout.decode("utf-8", "replace").splitlines():
             try:
@@ -443,12 +447,14 @@ def cmd_run(config, restic, state, inline_hooks=False):
         step = "forget"
         forget_args = ["forget", "--prune", "--host", host] + retention_args(config.get("retention", {}))
         restic.run(step, forget_args)
+        timings["forget"], mark = time.time() - mark, time.time()
         step = "check"
         check_args = ["check"]
         subset = str(config.get("check_read_data_subset", "") or "")
         if subset:
             check_args.append("--read-data-subset=%s" % subset)
         restic.run(step, check_args)
+        timings["check"], mark = time.time() - mark, time.time()
         step = "snapshots"
         snapshots = count_snapshots(restic, host)
     except StepError as exc:
@@ -467,8 +473,9 @@ def cmd_run(config, restic, state, inline_hooks=False):
     state.data.pop("last_failure_cause", None)
     state.data.pop("last_failure_step", None)
     state.save()
-    log("OK in %.1fs: snapshot %s, %d snapshots of %s kept" % (finish - started, (summary.get("snapshot_id") or "")[:8],
-                                                              snapshots, host))
+    log("OK in %.1fs: snapshot %s, %d snapshots of %s kept (backup %.1fs, forget %.1fs, check %.1fs)" % (
+        finish - started, (summary.get("snapshot_id") or "")[:8], snapshots, host,
+        timings["backup"], timings["forget"], timings["check"]))
     return 0
 
 
@@ -602,7 +609,10 @@ def cmd_restore(config, restic, args):
         restic.run("unlock", ["unlock"])
         snapshot = resolve_snapshot(restic, config, args.snapshot)
         if not paths:
-            paths = list(snapshot["paths"])
+            # Everything the operator backed up; the hook dump directory is not data to put back
+            # (its SQLite copies are used below instead of the live database files).
+            dump_dir = os.path.normpath(config.get("dump_dir", "/var/backups/prodready-backup"))
+            paths = [p for p in snapshot["paths"] if os.path.normpath(p) != dump_dir]
         subs = _sqlite_substitutions(config, paths) if args.in_place and args.sqlite_from_dumps else []
         restore_paths = sorted(set(paths) | set(os.path.dirname(dump) for _, dump in subs))
         if args.in_place:
@@ -656,6 +666,37 @@ def cmd_restore(config, restic, args):
     return 0
 
 
+def cmd_probe(restic):
+    """Can the repository be opened? Prints one JSON line: state ready, missing or a cause."""
+    try:
+        restic.run("probe", ["cat", "config"])
+        state, detail = "ready", ""
+    except StepError as exc:
+        state = "missing" if exc.cause == "repository_missing" else exc.cause
+        detail = exc.detail
+    print(json.dumps({"state": state, "cause_text": CAUSE_TEXT.get(state, ""), "detail": detail}))
+    return 0
+
+
+def cmd_init(restic):
+    """Initialise the repository unless one is there already (never over another one)."""
+    try:
+        restic.run("probe", ["cat", "config"])
+        log("repository already initialised")
+        return 0
+    except StepError as exc:
+        if exc.cause != "repository_missing":
+            log("FAILED: %s -- %s (%s)" % (exc.cause, CAUSE_TEXT.get(exc.cause, ""), exc.detail))
+            return 1
+    try:
+        restic.run("init", ["init"])
+    except StepError as exc:
+        log("FAILED at step init: %s -- %s (%s)" % (exc.cause, CAUSE_TEXT.get(exc.cause, ""), exc.detail))
+        return 1
+    log("repository initialised")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="prodready-backup", description=__doc__.split("\n")[0])
     parser.add_argument("--config", default=DEFAULT_CONFIG)
@@ -666,6 +707,8 @@ def main(argv=None):
     run.add_argument("--run-hooks", action="store_true",
                      help="run the hooks here instead of using the result of prodready-backup-hooks.service")
     sub.add_parser("hooks", help="run the pre-backup hooks and record their result")
+    sub.add_parser("probe", help="print whether the repository opens (JSON)")
+    sub.add_parser("init", help="initialise the repository if there is none")
     sub.add_parser("restore-test", help="restore the latest snapshot to scratch and compare SHA-256")
     restore = sub.add_parser("restore", help="restore a snapshot, verified, to a directory or in place")
     restore.add_argument("--snapshot", default="latest")
@@ -688,11 +731,18 @@ def main(argv=None):
         restic = Restic(config, load_env_file(secrets_path(args.env_file)))
     except (StepError, IOError, OSError) as exc:
         log("FAILED: cannot read the secrets: %s" % getattr(exc, "detail", exc))
+        if args.command == "probe":
+            print(json.dumps({"state": "config", "cause_text": CAUSE_TEXT["config"], "detail": str(exc)}))
+            return 0
         if args.command == "run":
             state.data.update({"last_run": time.time(), "last_run_success": 0, "last_failure_step": "config",
                                "last_failure_cause": "config"})
             state.save()
         return 1
+    if args.command == "probe":
+        return cmd_probe(restic)
+    if args.command == "init":
+        return cmd_init(restic)
     if args.command == "run":
         return cmd_run(config, restic, state, inline_hooks=args.run_hooks)
     if args.command == "restore-test":

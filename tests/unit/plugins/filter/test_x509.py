@@ -23,7 +23,7 @@ from ansible_collections.prodready.platform.plugins.filter import x509 as x509_f
 
 NOW = datetime.datetime(2026, 6, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 # Key generation dominates test time: reuse a few keys.
-KEYS = [ec.generate_private_key(ec.SECP256R1()) for _ in range(3)]
+KEYS = [ec.generate_private_key(ec.SECP256R1()) for dummy in range(3)]
 
 
 def make_cert(cn, key, issuer_cn=None, issuer_key=None, days=30, start_days=-1, dns=(), ips=(), ca=False, ocsp=None):
@@ -54,7 +54,9 @@ def pem(*certs):
 
 
 CA = make_cert("Test CA", KEYS[0], ca=True, days=3650, start_days=-10)
-LEAF = make_cert("web1.example.test", KEYS[1], "Test CA", KEYS[0], days=45, dns=["web1.example.test", "web1"], ips=["172.30.100.9"], ocsp="http://ocsp.example.test")
+LEAF = make_cert(
+    "web1.example.test", KEYS[1], "Test CA", KEYS[0], days=45, dns=["web1.example.test", "web1"], ips=["172.30.100.9"], ocsp="http://ocsp.example.test"
+)
 
 
 def test_info_reads_subject_sans_issuer_and_days_left():

@@ -426,3 +426,10 @@ def test_compare_min_max_agree_with_arithmetic(value, bound):
 def test_items_exclude_matches_globs(items):
     ok = c.compare(",".join(items), {"items_exclude": ["*-cbc"]})[0]
     assert ok == (not any(i.endswith("-cbc") for i in items))
+
+
+@given(st.integers(-10 ** 6, 10 ** 6))
+def test_equals_compares_numbers_as_numbers(value):
+    assert c.compare(float(value), {"equals": value})[0]
+    assert c.compare("%d.0" % value, {"in": [value]})[0]
+    assert not c.compare(value, {"not_equals": float(value)})[0]
