@@ -7,47 +7,7 @@ from __future__ import (absolute_import, division, print_function)
 
 __metaclass__ = type
 
-DOCUMENTATION = r"""
-name: to_toml
-short_description: Render a dictionary as a TOML document
-version_added: 1.0.0
-description:
-  - Scalars first, then tables (C([a.b])) and arrays of tables (C([[a]])); other lists become
-    inline arrays. Output is parsed back identically by any TOML 1.0 reader (Python's C(tomllib)).
-  - TOML has no null; a C(None) value is an error naming the key, unless O(skip_none=true).
-  - The companion filter C(prodready.platform.to_env) renders a flat dictionary as an
-    environment file (C(KEY="value") lines, for systemd C(EnvironmentFile=) and shells).
-options:
-  _input:
-    description: The dictionary to render.
-    type: dict
-    required: true
-  skip_none:
-    description: Drop keys whose value is C(None) instead of failing.
-    type: bool
-    default: false
-author: prodready.platform contributors
-"""
-
-EXAMPLES = r"""
-- name: Render the service config from a dict
-  ansible.builtin.copy:
-    content: "{{ {'port': 8080, 'db': {'path': '/var/lib/app/db'}} | prodready.platform.to_toml }}"
-    dest: /etc/app/config.toml
-    mode: "0640"
-
-- name: Render an environment file
-  ansible.builtin.copy:
-    content: "{{ {'APP_PORT': 8080, 'APP_MODE': 'prod'} | prodready.platform.to_env }}"
-    dest: /etc/app/environment
-    mode: "0600"
-"""
-
-RETURN = r"""
-_value:
-  description: The TOML (or env file) text, ending with a newline.
-  type: string
-"""
+# Documentation: to_toml.yml and to_env.yml beside this file (one per filter).
 
 import datetime
 import math

@@ -76,7 +76,7 @@ options:
     description: Probe the endpoint in check mode too (read-only).
     type: bool
     default: false
-author: prodready.platform contributors
+author: prodready.platform maintainers (@prodready)
 """
 
 EXAMPLES = r"""

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Deploy time per host and per strategy for the service role, beside the plain
+# copy/symlink/restart a user might script instead (Ansistrano-style: no sandbox, no gate).
+#
+#   benchmarks/service/run.sh            3 Debian 12 test hosts, first deploy + upgrade per strategy
+#   BENCH_HOSTS=1 benchmarks/service/run.sh
+#
+# Prints one line per host and run ("BENCH <what> host=… seconds=…") and a summary table.
+# Uses the test bed (tools/testbed.sh up); removes its hosts at the end.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$PWD/collections" ANSIBLE_FORCE_COLOR=0
+N="${BENCH_HOSTS:-3}"
+NET="${TESTBED_NETWORK:-prodready-testbed}"
+WORK=$(mktemp -d /tmp/prodready-bench-service.XXXXXX)
+hosts=()
+cleanup() { docker rm -f "${hosts[@]}" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+tools/testbed.sh up >/dev/null
+for i in $(seq 1 "$N"); do
+  h="bench-svc-$i"; hosts+=("$h")
+  docker rm -f "$h" >/dev/null 2>&1 || true
+  docker run -d --name "$h" --hostname "$h" --label prodready.testbed=1 --network "$NET" \
+    --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add AUDIT_CONTROL \
+    --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+    --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
+    --tmpfs /run --tmpfs /run/lock --tmpfs /tmp:exec --stop-signal SIGRTMIN+3 \
+    prodready/debian:12 /lib/systemd/systemd >/dev/null
+done
+for h in "${hosts[@]}"; do
+  tools/testbed.sh wait "$h" >/dev/null
+  # systemd credentials need a shared /run (Docker's is private; real hosts are fine).
+  docker exec "$h" mount --make-shared /run
+done
+{
+  echo "[bench]"
+  for h in "${hosts[@]}"; do echo "$h ansible_connection=community.docker.docker"; done
+} >"$WORK/hosts.ini"
+
+run() {  # label, extra args...
+  local label="$1"; shift
+  local t0 t1
+  t0=$(date +%s.%N)
+  ansible-playbook -i "$WORK/hosts.ini" benchmarks/service/bench.yml "$@" >"$WORK/$label.log" 2>&1 \
+    || { echo "FAILED: $label (log below)"; tail -30 "$WORK/$label.log"; exit 1; }
+  t1=$(date +%s.%N)
+  grep -o 'BENCH [^"]*' "$WORK/$label.log" | sed 's/\\n/ /g'
+  printf 'TOTAL %-34s %6.1f s (%d hosts)\n' "$label" "$(echo "$t1 - $t0" | bc)" "$N" | tee -a "$WORK/summary"
+}
+
+run "baseline first deploy" --tags baseline -e bench_baseline_version=1
+run "baseline upgrade" --tags baseline -e bench_baseline_version=2
+run "rolling first deploy (parallel)" --tags role -e bench_strategy=rolling -e bench_version=1.0.0
+run "rolling upgrade (serial=1)" --tags role -e bench_strategy=rolling -e bench_version=2.0.0 -e bench_serial=1
+run "rolling no-op re-run" --tags role -e bench_strategy=rolling -e bench_version=2.0.0
+run "blue_green first deploy" --tags role -e bench_strategy=blue_green -e bench_version=1.0.0
+run "blue_green upgrade" --tags role -e bench_strategy=blue_green -e bench_version=2.0.0
+echo
+echo "summary (wall time of each ansible-playbook run; per-host lines above):"
+cat "$WORK/summary"
