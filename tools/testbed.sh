@@ -119,6 +119,9 @@ SOURCES
   printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' >"$rootfs/etc/systemd/system/ssh.service.d/10-testbed-hostkeys.conf"
   echo 'LANG=C.UTF-8' >"$rootfs/etc/default/locale"
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb
+  # The lists are gone: make them look ancient, so `apt update_cache` with cache_valid_time
+  # refreshes them instead of trusting a fresh directory mtime.
+  touch -d @0 "$rootfs/var/lib/apt/lists"
   tar -C "$rootfs" -c . | docker import \
       -c 'CMD ["/lib/systemd/systemd"]' -c 'ENV container=docker' \
       - "$tag" >/dev/null

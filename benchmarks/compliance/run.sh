@@ -11,7 +11,7 @@
 set -euo pipefail
 REPO_DIR="$(cd "$(dirname "$0")/../.." && pwd)"
 export PATH="$REPO_DIR/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$REPO_DIR/collections"
-export ANSIBLE_STDOUT_CALLBACK=ansible.builtin.default ANSIBLE_CALLBACKS_ENABLED="" ANSIBLE_PIPELINING=true
+export ANSIBLE_STDOUT_CALLBACK=ansible.builtin.default ANSIBLE_PIPELINING=true
 export ANSIBLE_ROLES_PATH="$REPO_DIR/roles"
 HOST="${BENCH_HOST:-compliance-bench}"
 created=0

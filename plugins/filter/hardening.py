@@ -12,13 +12,13 @@ name: hardening_networks
 short_description: Validate and split a list of addresses/CIDRs by IP version
 version_added: 0.1.0
 description:
-  - C(hardening_networks) returns C({'ipv4': [...], 'ipv6': [...], 'invalid': [...]}) with each valid
-    entry normalised to its network form (C(10.0.0.5/8) becomes C(10.0.0.0/8), a bare address
-    becomes a host network); entries that are not addresses or networks go to C(invalid)
-    unchanged, so the role can name them in its error message.
-  - C(hardening_invalid_networks) returns only the invalid entries.
-  - C(hardening_address_in(networks)) tells whether the input address lies in one of C(networks)
-    (IPv4-mapped IPv6 addresses match IPv4 networks); a malformed address is never inside.
+  - "C(hardening_networks) returns a dict with keys C(ipv4), C(ipv6) and C(invalid). Each valid entry is
+    normalised to its network form (C(10.0.0.5/8) becomes C(10.0.0.0/8), a bare address becomes a host
+    network); entries that are not addresses or networks go to C(invalid) unchanged, so the role can name
+    them in its error message."
+  - "C(hardening_invalid_networks) returns only the invalid entries."
+  - "C(hardening_address_in) tells whether the input address lies in one of the given networks
+    (IPv4-mapped IPv6 addresses match IPv4 networks); a malformed address is never inside."
 options:
   _input:
     description: Addresses or networks, for example C(192.0.2.0/24), C(2001:db8::/32), C(203.0.113.7).
@@ -35,7 +35,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: C({'ipv4': list, 'ipv6': list, 'invalid': list}) (or the invalid list).
+  description: "A dict with the lists C(ipv4), C(ipv6) and C(invalid)."
   type: dict
 """
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Validate the compliance reports in a directory: JSON against the schema (jsonschema), JUnit XML
 with xml.etree (and counts consistent with the JSON), HTML with html.parser (well-formed tags,
 every finding present). Prints one JSON line per report; exits non-zero on any problem.

@@ -177,6 +177,8 @@ class State(object):
     def __init__(self, config):
         self.path = config.get("state_file", "/var/lib/prodready-backup/state.json")
         self.metrics_dir = config.get("metrics_dir", textfile.DEFAULT_TEXTFILE_DIR)
+        # The schedule's nominal interval: BackupMissing fires after a multiple of it.
+        self.interval_seconds = config.get("interval_seconds")
         self.metrics_file = config.get("metrics_file", "prodready_backup.prom")
         try:
             with open(self.path) as handle:
@@ -205,7 +207,11 @@ class State(object):
         gauge("prodready_backup_last_success_timestamp_seconds",
               "Unix time the last backup run finished successfully.", "last_success")
         gauge("prodready_backup_last_run_timestamp_seconds", "Unix time the last backup run finished.", "last_run")
-        gauge("prodready_backup_last_run_success", "1 if the last backup run succeeded, else 0.", "last_run_success")
+        gauge("prodready_backup_last_run_status", "1 if the last backup run succeeded, 0 if it failed.", "last_run_success")
+        if self.interval_seconds:
+            metrics.append(textfile.Metric("prodready_backup_interval_seconds",
+                                           "Nominal interval between scheduled backups.")
+                           .add(int(self.interval_seconds)))
         gauge("prodready_backup_last_run_duration_seconds", "Duration of the last backup run.", "last_run_duration")
         gauge("prodready_backup_last_run_added_bytes", "Bytes added to the repository by the last successful backup.",
               "last_added_bytes")
