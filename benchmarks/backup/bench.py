@@ -109,8 +109,8 @@ def main():
         env_file = os.path.join(work, "restic.env")
         with open(env_file, "w") as handle:
             handle.write("RESTIC_REPOSITORY=s3:%s/%s/%s\nRESTIC_PASSWORD=benchmark-password\n"
-                         "AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n" % (ENDPOINT, BUCKET, prefixes["job"],
-                                                                             ACCESS_KEY, SECRET_KEY))
+                         "AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n"
+                         % (ENDPOINT, BUCKET, prefixes["job"], ACCESS_KEY, SECRET_KEY))
         config = os.path.join(work, "config.json")
         with open(config, "w") as handle:
             json.dump({"hostname": "bench", "paths": [data], "restic_options": OPTIONS, "tags": [],

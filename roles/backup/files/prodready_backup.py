@@ -346,8 +346,8 @@ def run_hooks(config):
     for hook in config.get("hooks", []):
         started = time.time()
         produced = HOOKS[hook["type"]](hook, dump_dir)
-        log("hook %s (%s) done in %.1fs%s" % (hook["name"], hook["type"], time.time() - started,
-                                            " -> %s" % produced if produced else ""))
+        log("hook %s (%s) done in %.1fs%s"
+            % (hook["name"], hook["type"], time.time() - started, " -> %s" % produced if produced else ""))
 
 
 def cmd_hooks(config):
@@ -386,7 +386,7 @@ def require_fresh_hooks(config, run_started):
 # ---------------------------------------------------------------------------------------- backup
 
 def count_snapshots(restic, host):
-    proc, _ = restic.run("snapshots", ["snapshots", "--json", "--host", host])
+    proc = restic.run("snapshots", ["snapshots", "--json", "--host", host])[0]
     return len(json.loads(proc.stdout.decode("utf-8") or "[]"))
 
 
@@ -465,8 +465,8 @@ def cmd_run(config, restic, state, inline_hooks=False):
         snapshots = count_snapshots(restic, host)
     except StepError as exc:
         finish = time.time()
-        log("FAILED at step %s: %s -- %s (%s)" % (exc.step, exc.cause, CAUSE_TEXT.get(exc.cause, exc.cause),
-                                                          exc.detail))
+        log("FAILED at step %s: %s -- %s (%s)"
+            % (exc.step, exc.cause, CAUSE_TEXT.get(exc.cause, exc.cause), exc.detail))
         state.data.update({"last_run": finish, "last_run_success": 0, "last_run_duration": finish - started,
                            "last_failure_step": exc.step.split(" ")[0], "last_failure_cause": exc.cause})
         state.save()
@@ -544,7 +544,7 @@ def resolve_snapshot(restic, config, snapshot):
     args = ["snapshots", "--json", "--host", config["hostname"]]
     if snapshot not in (None, "", "latest"):
         args.append(snapshot)
-    proc, _ = restic.run("snapshots", args)
+    proc = restic.run("snapshots", args)[0]
     found = json.loads(proc.stdout.decode("utf-8") or "[]")
     if not found:
         raise StepError("snapshots", "unknown", "no snapshot %s of host %s" % (snapshot or "latest", config["hostname"]))
@@ -620,7 +620,7 @@ def cmd_restore(config, restic, args):
             dump_dir = os.path.normpath(config.get("dump_dir", "/var/backups/prodready-backup"))
             paths = [p for p in snapshot["paths"] if os.path.normpath(p) != dump_dir]
         subs = _sqlite_substitutions(config, paths) if args.in_place and args.sqlite_from_dumps else []
-        restore_paths = sorted(set(paths) | set(os.path.dirname(dump) for _, dump in subs))
+        restore_paths = sorted(set(paths) | set(os.path.dirname(sub[1]) for sub in subs))
         if args.in_place:
             # Stage next to the data (same filesystem: the final swap is a rename).
             stage_parent = os.path.dirname(paths[0].rstrip("/")) or "/"
@@ -704,7 +704,7 @@ def cmd_init(restic):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="prodready-backup", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="prodready-backup", description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--config", default=DEFAULT_CONFIG)
     parser.add_argument("--env-file", default=None, help="secrets file (default: systemd credential or %s)"
                         % DEFAULT_ENV_FILE)
