@@ -34,7 +34,7 @@ help:
 	@echo "make clean     remove test hosts, the test network and the local S3/ACME"
 
 $(VENV)/.ready: requirements.txt requirements-dev.txt
-	@$(STAGE) venv bash -c '\
+	@$(STAGE) venv bash -ec '\
 	  if [ ! -f "$(VENV_DIR)/.complete" ]; then \
 	    rm -rf "$(VENV_DIR)"; mkdir -p "$(VENV_CACHE)"; \
 	    $(PYTHON) -m venv "$(VENV_DIR)"; \

@@ -122,13 +122,22 @@ c.put_object(Bucket=os.environ["S3_BUCKET"], Key=".ready", Body=b"ok")' 2>"$STAT
 
 acme_make_tls() {
   # pebble serves its directory over HTTPS; it ships no certificate in Debian, so make a
-  # small CA for it once. Clients trust acme-tls-ca.pem to reach the directory.
+  # small CA for it once. Clients trust acme-tls-ca.pem to reach the directory. Strict
+  # clients (Python 3.13 on Debian 13) require the CA's key usage and the leaf's AKI.
   local dir="$1"
-  [ -s "$dir/tls-cert.pem" ] && return 0
+  if [ -s "$dir/tls-cert.pem" ] && openssl x509 -in "$dir/acme-tls-ca.pem" -noout -ext keyUsage 2>/dev/null | grep -q "Certificate Sign"; then
+    return 0
+  fi
   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=prodready test ACME TLS CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -addext "subjectKeyIdentifier=hash" \
     -keyout "$dir/acme-tls-ca.key" -out "$dir/acme-tls-ca.pem" >/dev/null 2>&1
   openssl req -newkey rsa:2048 -nodes -subj "/CN=pebble" -keyout "$dir/tls-key.pem" -out "$dir/tls.csr" >/dev/null 2>&1
-  printf 'subjectAltName=IP:%s,IP:127.0.0.1,DNS:localhost,DNS:pebble\n' "$BIND_IP" >"$dir/tls.ext"
+  {
+    printf 'subjectAltName=IP:%s,IP:127.0.0.1,DNS:localhost,DNS:pebble\n' "$BIND_IP"
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n'
+    printf 'extendedKeyUsage=serverAuth\nauthorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n'
+  } >"$dir/tls.ext"
   openssl x509 -req -in "$dir/tls.csr" -CA "$dir/acme-tls-ca.pem" -CAkey "$dir/acme-tls-ca.key" \
     -CAcreateserial -days 3650 -extfile "$dir/tls.ext" -out "$dir/tls-cert.pem" >/dev/null 2>&1
   chmod 0600 "$dir"/*.key "$dir/tls-key.pem"
