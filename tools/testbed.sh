@@ -189,7 +189,11 @@ cmd_wait() {
   for i in $(seq 1 60); do
     state=$(timeout 60 docker exec "$name" systemctl is-system-running --wait 2>/dev/null || true)
     case "$state" in
-      running|degraded) return 0 ;;
+      running|degraded)
+        # Docker makes /run a private mount; systemd's credentials (LoadCredential=) need it
+        # shared, or services see an empty $CREDENTIALS_DIRECTORY (systemd issue 38103).
+        docker exec "$name" mount --make-shared /run
+        return 0 ;;
     esac
     sleep 1
   done
