@@ -13,10 +13,7 @@ import datetime
 import math
 import re
 
-try:
-    from collections.abc import Mapping, Sequence
-except ImportError:  # pragma: no cover - Python 2
-    from collections import Mapping, Sequence
+from ansible.module_utils.six.moves.collections_abc import Mapping, Sequence
 
 try:
     from ansible.errors import AnsibleFilterError

@@ -294,7 +294,7 @@ def main():
         module.fail_json(changed=False, msg="%s not healthy after %.1fs and %d attempts: %s"
                          % (params["url"], result["elapsed"], result["attempts"], result["last_error"]), **result)
     module.exit_json(changed=False, msg="%s healthy after %.3fs (%d attempts)"
-                     % (params["url"], result["time_to_healthy"], result["attempts"]), **result)
+                     % (params["url"], result["time_to_healthy"] or 0.0, result["attempts"]), **result)
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ def test_missing_secret_warns_or_fails_when_required(tmp_path):
     strict_dir.mkdir()
     svc = Service(strict_dir, secret=None, extra="require_secret = true\n")
     try:
-        status, _ = request(svc.port, "GET", "/health")
+        status = request(svc.port, "GET", "/health")[0]
         assert status == 503
     finally:
         svc.stop()
@@ -155,7 +155,7 @@ def test_concurrent_writers_keep_the_chain_linear(service):
 
     def writer(worker):
         for index in range(10):
-            status, _ = request(service.port, "POST", "/api/records", {"w": worker, "i": index})
+            status = request(service.port, "POST", "/api/records", {"w": worker, "i": index})[0]
             if status != 201:
                 errors.append(status)
 
@@ -223,13 +223,13 @@ def test_sigterm_drains_then_exits_cleanly(tmp_path):
 def test_bad_config_exits_2_with_a_message(tmp_path):
     config = tmp_path / "bad.toml"
     config.write_text("port = [not toml\n")
-    proc = subprocess.run([sys.executable, SCRIPT, "--config", str(config)], capture_output=True, timeout=10)
+    proc = subprocess.run([sys.executable, SCRIPT, "--config", str(config)], capture_output=True, timeout=10, check=False)
     assert proc.returncode == 2
     assert b"not valid TOML" in proc.stderr
     proc = subprocess.run([sys.executable, SCRIPT, "--config", str(tmp_path / "missing.toml")],
-                          capture_output=True, timeout=10)
+                          capture_output=True, timeout=10, check=False)
     assert proc.returncode == 2
     assert b"cannot read config" in proc.stderr
     config.write_text("port = 70000\n")
-    proc = subprocess.run([sys.executable, SCRIPT, "--config", str(config)], capture_output=True, timeout=10)
+    proc = subprocess.run([sys.executable, SCRIPT, "--config", str(config)], capture_output=True, timeout=10, check=False)
     assert proc.returncode == 2 and b"out of range" in proc.stderr
