@@ -57,7 +57,9 @@ cmd_engine() {
   ensure_packages
   if docker info >/dev/null 2>&1; then return 0; fi
   log "starting dockerd (log: $TESTBED_CACHE/dockerd.log)"
-  nohup dockerd >"$TESTBED_CACHE/dockerd.log" 2>&1 &
+  # fd 9 is the `up` lock: the daemon must not inherit it, or it would hold the lock for
+  # its whole life and every later `up` (each Molecule create) would wait forever.
+  setsid nohup dockerd >"$TESTBED_CACHE/dockerd.log" 2>&1 </dev/null 9>&- &
   local i
   for i in $(seq 1 60); do
     docker info >/dev/null 2>&1 && { log "docker engine is up"; return 0; }
@@ -176,7 +178,9 @@ cmd_up() {
   local started=$SECONDS
   # Molecule scenarios and the demo may call `up` at the same time: one builder at a time.
   exec 9>"$TESTBED_CACHE/up.lock"
-  flock 9
+  if ! flock -w 900 9; then
+    die "another 'testbed.sh up' has held $TESTBED_CACHE/up.lock for 15 min. Fix: find it with 'fuser $TESTBED_CACHE/up.lock' and stop it."
+  fi
   cmd_engine
   cmd_images
   cmd_network
