@@ -149,7 +149,7 @@ start_acme() {
   if pid_alive "$dir/pebble.pid"; then log "ACME already running (pid $(cat "$dir/pebble.pid"))"; return 0; fi
   command -v pebble >/dev/null 2>&1 || {
     log "installing Debian's pebble"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble; } >"$dir/apt.log" 2>&1 \
+    { apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq pebble; } >"$dir/apt.log" 2>&1 \
       || die "could not install pebble (see $dir/apt.log). Fix: check the Debian mirror is reachable."
   }
   require_bind_ip

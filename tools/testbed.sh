@@ -46,7 +46,7 @@ ensure_packages() {
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing ${missing[*]} from Debian"
-  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >"$TESTBED_CACHE/apt.log" 2>&1; then
+  if ! { apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}"; } >"$TESTBED_CACHE/apt.log" 2>&1; then
     tail -5 "$TESTBED_CACHE/apt.log" >&2
     die "apt-get could not install ${missing[*]} (see $TESTBED_CACHE/apt.log). Fix: check the Debian mirror is reachable and run as root."
   fi

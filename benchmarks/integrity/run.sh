@@ -8,11 +8,11 @@ PYTHON="${PYTHON:-$REPO_DIR/.venv/bin/python}"
 [ -x "$PYTHON" ] || PYTHON=python3
 if ! command -v aide >/dev/null 2>&1 && [[ " $* " != *" --no-aide "* ]]; then
   echo "[bench] installing Debian's aide for the comparison" >&2
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends aide; } >/dev/null \
+  { apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends aide; } >/dev/null \
     || { echo "[bench] could not install aide; rerun with --no-aide" >&2; exit 1; }
 fi
 if ! [ -x /usr/bin/time ]; then
   echo "[bench] installing GNU time (peak memory of each check)" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null || { echo "[bench] could not install time" >&2; exit 1; }
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq time >/dev/null || { echo "[bench] could not install time" >&2; exit 1; }
 fi
 exec "$PYTHON" "$REPO_DIR/benchmarks/integrity/bench.py" "$@"

@@ -47,6 +47,11 @@ import tempfile
 import time
 
 try:
+    from ansible_collections.prodready.platform.plugins.module_utils.textfile import write_atomic
+except ImportError:  # on-host use next to textfile.py
+    from textfile import write_atomic  # type: ignore
+
+try:
     from concurrent.futures import ThreadPoolExecutor
 except ImportError:  # pragma: no cover - Python 2 is not supported by this library
     ThreadPoolExecutor = None
@@ -654,22 +659,45 @@ def read_file(path):
 
 
 def write_file_atomic(path, data, mode=0o640):
-    directory = os.path.dirname(path) or "."
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o750)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """Manifests and state files: the textfile contract's atomic writer, private directory."""
+    return write_atomic(path, data, mode=mode, dir_mode=0o750)
+
+
+# --------------------------------------------------------------------------------------
+# Shared by the integrity_baseline and integrity_verify modules
+# --------------------------------------------------------------------------------------
+
+def offhost_argument_spec(retention=False):
+    """The ``offhost`` suboptions (S3 location and credentials); ``retention`` adds object lock."""
+    spec = dict(
+        endpoint_url=dict(type="str"),
+        bucket=dict(type="str", required=True),
+        key=dict(type="str", required=True, no_log=False),
+        access_key=dict(type="str", no_log=True),
+        secret_key=dict(type="str", no_log=True),
+        region=dict(type="str", default="us-east-1"),
+        ca_bundle=dict(type="path"),
+    )
+    if retention:
+        spec.update(
+            retention_days=dict(type="int", default=30),
+            retention_mode=dict(type="str", choices=["GOVERNANCE", "COMPLIANCE"], default="GOVERNANCE"),
+        )
+    return spec
+
+
+def missing_library(offhost=False):
+    """The first optional library a module run needs but cannot import, or None.
+
+    Signatures always need ``cryptography``; the off-host copy needs ``boto3``.
+    """
+    import importlib
+    for name in ("cryptography",) + (("boto3",) if offhost else ()):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            return name
+    return None
 
 
 # --------------------------------------------------------------------------------------

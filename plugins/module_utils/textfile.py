@@ -115,30 +115,36 @@ def render(metrics):
     return "".join(parts)
 
 
-def write_textfile(file_name, metrics, directory=DEFAULT_TEXTFILE_DIR, mode=0o644):
-    """Atomically write ``metrics`` to ``directory/file_name``. Returns the full path.
+def write_atomic(path, data, mode=0o644, dir_mode=0o755):
+    """Write ``data`` (bytes or str) to ``path`` atomically: temp file, fsync, chmod, rename.
 
     The temporary file lives in the same directory (a rename is only atomic within one
-    filesystem) and starts with a dot, which the textfile collector ignores.
+    filesystem) and starts with a dot, which the textfile collector ignores. Shared by the
+    metrics writer below and by the integrity library's manifests and state files.
     """
-    if not FILE_NAME_RE.match(file_name):
-        raise MetricError("invalid textfile name %r: must match %s" % (file_name, FILE_NAME_RE.pattern))
-    text = render(metrics)
+    directory = os.path.dirname(path) or "."
     if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    fd, tmp_path = tempfile.mkstemp(prefix="." + file_name + ".", dir=directory)
+        os.makedirs(directory, dir_mode)
+    fd, tmp_path = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp_path, mode)
-        os.rename(tmp_path, os.path.join(directory, file_name))
+        os.rename(tmp_path, path)
     except BaseException:
         if os.path.exists(tmp_path):
             os.unlink(tmp_path)
         raise
-    return os.path.join(directory, file_name)
+    return path
+
+
+def write_textfile(file_name, metrics, directory=DEFAULT_TEXTFILE_DIR, mode=0o644):
+    """Atomically write ``metrics`` to ``directory/file_name``. Returns the full path."""
+    if not FILE_NAME_RE.match(file_name):
+        raise MetricError("invalid textfile name %r: must match %s" % (file_name, FILE_NAME_RE.pattern))
+    return write_atomic(os.path.join(directory, file_name), render(metrics), mode=mode)
 
 
 _SAMPLE_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?[ \t]+(\S+)(?:[ \t]+(-?\d+))?[ \t\r]*$", re.DOTALL)

@@ -72,48 +72,13 @@ options:
     description: File mode of the manifest.
     type: raw
     default: '0640'
-  offhost:
-    description: Upload the signed manifest to S3 (boto3). Credentials are used for this run only.
-    type: dict
-    suboptions:
-      endpoint_url:
-        description: S3 endpoint (omit for AWS).
-        type: str
-      bucket:
-        description: Bucket name.
-        type: str
-        required: true
-      key:
-        description: Object key of this host's manifest.
-        type: str
-        required: true
-      access_key:
-        description: Access key id.
-        type: str
-      secret_key:
-        description: Secret access key.
-        type: str
-      region:
-        description: Region name.
-        type: str
-        default: us-east-1
-      ca_bundle:
-        description: CA bundle for a private endpoint.
-        type: path
-      retention_days:
-        description: Object Lock retention in days when the bucket has Object Lock enabled (0 = none).
-        type: int
-        default: 30
-      retention_mode:
-        description: Object Lock mode.
-        type: str
-        choices: [GOVERNANCE, COMPLIANCE]
-        default: GOVERNANCE
 requirements:
   - cryptography (Ed25519 signatures)
   - boto3 (only with O(offhost))
 notes:
   - Supports check mode (reports what would change, writes nothing) and diff (lists changed entries).
+extends_documentation_fragment:
+  - prodready.platform.integrity_offhost.upload
 seealso:
   - module: prodready.platform.integrity_verify
 """
@@ -185,29 +150,6 @@ import os
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.prodready.platform.plugins.module_utils import integrity
 
-try:
-    import cryptography  # noqa: F401  pylint: disable=unused-import
-    HAS_CRYPTOGRAPHY = True
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-
-try:
-    import boto3  # noqa: F401  pylint: disable=unused-import
-    HAS_BOTO3 = True
-except ImportError:
-    HAS_BOTO3 = False
-
-OFFHOST_SPEC = dict(
-    endpoint_url=dict(type="str"),
-    bucket=dict(type="str", required=True),
-    key=dict(type="str", required=True, no_log=False),
-    access_key=dict(type="str", no_log=True),
-    secret_key=dict(type="str", no_log=True),
-    region=dict(type="str", default="us-east-1"),
-    ca_bundle=dict(type="path"),
-    retention_days=dict(type="int", default=30),
-    retention_mode=dict(type="str", choices=["GOVERNANCE", "COMPLIANCE"], default="GOVERNANCE"),
-)
 
 
 def _diff_lines(items, prefix):
@@ -286,8 +228,6 @@ def run(module):
         result["manifest_sha256"] = integrity.manifest_digest(data)
 
     if params["offhost"]:
-        if not HAS_BOTO3:
-            module.fail_json(msg=missing_required_lib("boto3"))
         options = params["offhost"]
         try:
             remote = integrity.s3_get(options)
@@ -332,12 +272,13 @@ def main():
             packages=dict(type="bool", default=True),
             workers=dict(type="int", default=0),
             mode=dict(type="raw", default="0640"),
-            offhost=dict(type="dict", options=OFFHOST_SPEC),
+            offhost=dict(type="dict", options=integrity.offhost_argument_spec(retention=True)),
         ),
         supports_check_mode=True,
     )
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"))
+    missing = integrity.missing_library(offhost=bool(module.params["offhost"]))
+    if missing:
+        module.fail_json(msg=missing_required_lib(missing))
     run(module)
 
 

@@ -58,34 +58,6 @@ options:
     description: Run C(dpkg --verify) at the comprehensive and full levels.
     type: bool
     default: true
-  offhost:
-    description: The off-host copy for the full level (read with boto3; credentials are used for this run only).
-    type: dict
-    suboptions:
-      endpoint_url:
-        description: S3 endpoint (omit for AWS).
-        type: str
-      bucket:
-        description: Bucket name.
-        type: str
-        required: true
-      key:
-        description: Object key of this host's manifest.
-        type: str
-        required: true
-      access_key:
-        description: Access key id (read-only is enough).
-        type: str
-      secret_key:
-        description: Secret access key.
-        type: str
-      region:
-        description: Region name.
-        type: str
-        default: us-east-1
-      ca_bundle:
-        description: CA bundle for a private endpoint.
-        type: path
   backup_metric_file:
     description: Textfile with the backup role's restore-test metric (full level; skipped when absent).
     type: path
@@ -112,6 +84,8 @@ requirements:
   - boto3 (only with O(offhost))
 notes:
   - Supports check mode.
+extends_documentation_fragment:
+  - prodready.platform.integrity_offhost
 seealso:
   - module: prodready.platform.integrity_baseline
 """
@@ -200,27 +174,6 @@ import hashlib
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.prodready.platform.plugins.module_utils import integrity
 
-try:
-    import cryptography  # noqa: F401  pylint: disable=unused-import
-    HAS_CRYPTOGRAPHY = True
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-
-try:
-    import boto3  # noqa: F401  pylint: disable=unused-import
-    HAS_BOTO3 = True
-except ImportError:
-    HAS_BOTO3 = False
-
-OFFHOST_SPEC = dict(
-    endpoint_url=dict(type="str"),
-    bucket=dict(type="str", required=True),
-    key=dict(type="str", required=True, no_log=False),
-    access_key=dict(type="str", no_log=True),
-    secret_key=dict(type="str", no_log=True),
-    region=dict(type="str", default="us-east-1"),
-    ca_bundle=dict(type="path"),
-)
 
 
 def main():
@@ -234,7 +187,7 @@ def main():
             cache_path=dict(type="path", default="/var/lib/prodready-integrity/cache.json"),
             workers=dict(type="int", default=0),
             packages=dict(type="bool", default=True),
-            offhost=dict(type="dict", options=OFFHOST_SPEC),
+            offhost=dict(type="dict", options=integrity.offhost_argument_spec()),
             backup_metric_file=dict(type="path", default="/var/lib/prometheus/node-exporter/prodready_backup.prom"),
             backup_metric_name=dict(type="str", default="prodready_backup_restore_test_success"),
             certificates=dict(type="list", elements="dict", default=[],
@@ -242,8 +195,9 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"))
+    missing = integrity.missing_library(offhost=bool(module.params["offhost"]) and module.params["level"] == "full")
+    if missing:
+        module.fail_json(msg=missing_required_lib(missing))
     params = module.params
     level = params["level"]
     try:
@@ -252,8 +206,6 @@ def main():
         reference = None
         use_offhost = params["offhost"] and level == "full"
         if use_offhost:
-            if not HAS_BOTO3:
-                module.fail_json(msg=missing_required_lib("boto3"))
             reference = integrity.s3_get(params["offhost"])
             if reference is None:
                 module.fail_json(msg="the off-host copy s3://%s/%s does not exist: upload it with integrity_baseline "
