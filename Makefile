@@ -48,6 +48,7 @@ venv: $(VENV)/.ready
 
 lint: venv
 	@$(STAGE) yamllint $(BIN)/yamllint --strict .
+	@$(STAGE) variables-doc $(BIN)/python tools/gen-variables.py --check
 	@$(STAGE) ansible-lint $(BIN)/ansible-lint --profile production --strict
 
 sanity: venv

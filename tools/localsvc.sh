@@ -85,7 +85,7 @@ JSON
   setsid "$WEED" server -dir="$dir/data" -ip="$BIND_IP" -ip.bind="$BIND_IP" \
     -master.port="$S3_MASTER_PORT" -volume.port="$S3_VOLUME_PORT" -filer.port="$S3_FILER_PORT" \
     -s3 -s3.port="$S3_PORT" -s3.config="$dir/identities.json" \
-    -master.volumeSizeLimitMB=256 -volume.max=0 >"$dir/weed.log" 2>&1 < /dev/null &
+    -master.volumeSizeLimitMB=256 -volume.max=0 >"$dir/weed.log" 2>&1 < /dev/null 9>&- &
   echo $! >"$dir/weed.pid"
   wait_until "SeaweedFS" "$dir/weed.pid" "$dir/weed.log" s3_ready
   s3_create_bucket
@@ -161,7 +161,7 @@ start_acme() {
   if ! pid_alive "$dir/dns.pid"; then
     setsid pebble-challtestsrv -management "$BIND_IP:$ACME_DNS_MGMT_PORT" -dns01 "$BIND_IP:$ACME_DNS_PORT" \
       -http01 "" -https01 "" -tlsalpn01 "" -defaultIPv4 "$BIND_IP" -defaultIPv6 "" \
-      >"$dir/dns.log" 2>&1 < /dev/null &
+      >"$dir/dns.log" 2>&1 < /dev/null 9>&- &
     echo $! >"$dir/dns.pid"
     wait_until "pebble-challtestsrv" "$dir/dns.pid" "$dir/dns.log" \
       curl -s -o /dev/null "http://$BIND_IP:$ACME_DNS_MGMT_PORT/"
@@ -174,7 +174,7 @@ JSON
   log "starting pebble on https://$BIND_IP:$ACME_PORT/dir (log: $dir/pebble.log)"
   # NOSLEEP: validate at once; NONCEREJECT=0: no random bad-nonce errors in tests.
   PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 setsid pebble -config "$dir/pebble-config.json" \
-    -dnsserver "$BIND_IP:$ACME_DNS_PORT" >"$dir/pebble.log" 2>&1 < /dev/null &
+    -dnsserver "$BIND_IP:$ACME_DNS_PORT" >"$dir/pebble.log" 2>&1 < /dev/null 9>&- &
   echo $! >"$dir/pebble.pid"
   wait_until "pebble" "$dir/pebble.pid" "$dir/pebble.log" \
     curl -sf --cacert "$dir/acme-tls-ca.pem" "https://$BIND_IP:$ACME_PORT/dir"
@@ -233,6 +233,11 @@ main() {
   mkdir -p "$STATE_DIR"
   case "$cmd" in
     start|stop)
+      # Molecule scenarios and the demo may start the services at the same time; one at a
+      # time, so the second sees the first's PID file instead of a port taken by a stranger.
+      # The services started below must not inherit the lock (9>&- on each).
+      exec 9>"$STATE_DIR/.lock"
+      flock -w 600 9 || die "another localsvc.sh holds $STATE_DIR/.lock for 10 min; find it with 'fuser $STATE_DIR/.lock'"
       case "$what" in
         s3) "${cmd}_s3" ;;
         acme) "${cmd}_acme" ;;
