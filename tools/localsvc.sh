@@ -45,7 +45,10 @@ require_free_port() {
 }
 
 require_bind_ip() {
-  ip -o addr show 2>/dev/null | grep -q " ${BIND_IP}/" \
+  # Read the whole list first: `grep -q` closing the pipe early would fail `ip` under pipefail.
+  local addresses
+  addresses=$(ip -o addr show 2>/dev/null || true)
+  [[ "$addresses" == *" ${BIND_IP}/"* ]] \
     || die "address $BIND_IP is not on this machine. Fix: run tools/testbed.sh up first (it creates the test network and its gateway), or set LOCALSVC_BIND_IP."
 }
 

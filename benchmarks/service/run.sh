@@ -45,7 +45,12 @@ run() {  # label, extra args...
   ansible-playbook -i "$WORK/hosts.ini" benchmarks/service/bench.yml "$@" >"$WORK/$label.log" 2>&1 \
     || { echo "FAILED: $label (log below)"; tail -30 "$WORK/$label.log"; exit 1; }
   t1=$(date +%s.%N)
-  grep -o 'BENCH [^"]*' "$WORK/$label.log" | sed 's/\\n/ /g'
+  grep -o 'BENCH [^"]*' "$WORK/$label.log" | sed 's/\\n/ /g' | tee "$WORK/bench.lines"
+  # One row per host: run, host, seconds, time to healthy (the role's health gate).
+  sed -nE 's/.*host=([^ ]+) seconds=([0-9.]+)( time_to_healthy=([^ ]+))?.*/\1 \2 \4/p' "$WORK/bench.lines" |
+    while read -r host seconds tth; do
+      printf '%s\t%s\t%s\t%s\n' "$label" "$host" "$seconds" "${tth:--}" >>"$WORK/per-host.tsv"
+    done
   printf 'TOTAL %-34s %6.1f s (%d hosts)\n' "$label" "$(echo "$t1 - $t0" | bc)" "$N" | tee -a "$WORK/summary"
 }
 
@@ -57,5 +62,15 @@ run "rolling no-op re-run" --tags role -e bench_strategy=rolling -e bench_versio
 run "blue_green first deploy" --tags role -e bench_strategy=blue_green -e bench_version=1.0.0
 run "blue_green upgrade" --tags role -e bench_strategy=blue_green -e bench_version=2.0.0
 echo
-echo "summary (wall time of each ansible-playbook run; per-host lines above):"
+echo "deploy time per host (seconds from the first task to the end of the role on that host;"
+echo "time_to_healthy = the health gate's figure; parallel runs overlap, serial=1 runs do not):"
+awk -F'\t' 'BEGIN { printf "%-34s %-14s %8s %16s\n", "run", "host", "seconds", "time_to_healthy" }
+  { printf "%-34s %-14s %8.2f %16s\n", $1, $2, $3, $4 }' "$WORK/per-host.tsv"
+echo
+echo "per strategy (mean and max of the per-host figures, and the wall time of the whole run):"
+awk -F'\t' '{ n[$1]++; s[$1] += $3; if ($3 > m[$1]) m[$1] = $3; if (!($1 in o)) { o[$1] = ++k; r[k] = $1 } }
+  END { printf "%-34s %6s %10s %10s\n", "run", "hosts", "mean s", "max s";
+        for (i = 1; i <= k; i++) printf "%-34s %6d %10.2f %10.2f\n", r[i], n[r[i]], s[r[i]] / n[r[i]], m[r[i]] }' "$WORK/per-host.tsv"
+echo
+echo "wall time of each ansible-playbook run:"
 cat "$WORK/summary"

@@ -199,6 +199,21 @@ def test_metrics_expose_requests_errors_latency_and_records(service):
             float(line.rsplit(" ", 1)[1])
 
 
+def test_metrics_report_the_database_dependency(service):
+    status, body = request(service.port, "GET", "/metrics")
+    assert status == 200
+    assert 'prodready_dependency_up{kind="database",name="records"} 1' in body.decode()
+    # The records table gone (a database replaced under the service): the check fails.
+    conn = sqlite3.connect(str(service.db))
+    conn.execute("DROP TABLE records")
+    conn.close()
+    status, body = request(service.port, "GET", "/metrics")
+    assert status == 200
+    assert 'prodready_dependency_up{kind="database",name="records"} 0' in body.decode()
+    status, _ = request(service.port, "GET", "/health")
+    assert status == 503
+
+
 def test_secret_is_not_in_the_process_list(service):
     with open("/proc/%d/cmdline" % service.proc.pid, "rb") as handle:
         cmdline = handle.read().decode()

@@ -12,12 +12,18 @@
 
 ``hooks`` (its own unit, run just before the backup unit): SQLite online backup, pg_dump, commands
 with a timeout; the result is recorded. ``run``: refuse stale or failed hook results, ``restic
-unlock`` of stale locks, ``restic backup``, ``forget --prune`` with the configured keep-* policy,
-``restic check`` with a read-data subset, then metrics through the collection's textfile contract
+backup``, ``forget --prune`` with the configured keep-* policy (its kept list is the snapshot
+count), ``restic check`` with a read-data subset (left out when no file changed and the last check
+passed less than ``check_max_age`` seconds ago), then metrics through the collection's textfile contract
 (``textfile.py`` shipped beside this file). ``restore-test``: restore the latest snapshot to a
 scratch directory, compare the SHA-256 of every file with the snapshot's own content (streamed by
 ``restic dump``), record the result, clean up. ``restore``: the same, then (``--in-place``) swap the
 verified tree into place, keeping what was there as ``PATH.pre-restore-TIMESTAMP``.
+
+Every restic call that meets a lock left by a dead run removes stale locks (``restic unlock``,
+which never touches a live process's lock) and retries once. A call whose endpoint stops
+answering is stopped after ``endpoint_down_timeout`` seconds of restic's retries (cause
+``endpoint_unreachable``), so a run never hangs on a dead endpoint for restic's full 15 minutes.
 
 Secrets (RESTIC_REPOSITORY, RESTIC_PASSWORD, AWS_*) come from a root-only env file: systemd's
 credential directory when run by the unit (LoadCredential), else /etc/prodready-backup/restic.env.
@@ -29,14 +35,19 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import argparse
+import calendar
+import collections
+import datetime
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -86,6 +97,27 @@ class StepError(Exception):
         self.detail = detail
 
 
+RETRY_GAP = 120
+
+
+# What a finished restic call returns: exit status and stdout (bytes).
+Result = collections.namedtuple("Result", "returncode stdout")
+
+
+def stop(proc, graceful=True):
+    """SIGTERM (restic then tries to remove its lock), SIGKILL when it does not exit within 5 s.
+    Not graceful (the endpoint is gone, so the lock cannot be removed anyway): SIGKILL at once."""
+    if graceful:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+    proc.kill()
+    proc.wait()
+
+
 def log(message):
     sys.stdout.write("prodready-backup: %s\n" % message)
     sys.stdout.flush()
@@ -104,6 +136,11 @@ def last_line(stderr):
     lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
     fatal = [line for line in lines if line.startswith("Fatal:")]
     return (fatal or lines or [""])[-1][:400]
+
+
+def locked_line(stderr):
+    lines = [line.strip() for line in (stderr or "").splitlines() if "already locked" in line]
+    return (lines or [last_line(stderr)])[0][:300]
 
 
 def load_env_file(path):
@@ -140,29 +177,102 @@ class Restic(object):
         self.binary = config.get("restic_binary", "/usr/bin/restic")
         self.options = list(config.get("restic_options", []))
         self.timeout = int(config.get("restic_timeout", 0)) or None
+        # Seconds restic may keep retrying an endpoint that stopped answering before the runner
+        # stops it (0: restic's own limit, about a minute on 0.14 and 15 minutes on 0.17+).
+        self.endpoint_timeout = int(config.get("endpoint_down_timeout", 0)) or None
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8"}
         env.update(secrets)
         if config.get("cache_dir"):
             env["RESTIC_CACHE_DIR"] = config["cache_dir"]
         env.setdefault("AWS_DEFAULT_REGION", config.get("region", "us-east-1"))
+        # --json progress lines nobody reads: one every 10 s instead of many per second.
+        env.setdefault("RESTIC_PROGRESS_FPS", "0.1")
         self.env = env
+        self.unlocked = False
 
     def command(self, args):
         return [self.binary] + self.options + list(args)
 
     def run(self, step, args, stdout=subprocess.PIPE, ok_codes=(0,)):
+        """Run restic once; on a lock left by a dead run, remove stale locks and retry once.
+
+        ``restic unlock`` removes only stale locks (older than 30 min, or of a dead process on
+        this host), so a run killed mid-way (endpoint gone, reboot) never needs a manual unlock,
+        and a healthy run pays no extra repository round trip for it."""
+        retry = args[0] != "unlock" and not self.unlocked
         try:
-            proc = subprocess.run(self.command(args), env=self.env, stdout=stdout, stderr=subprocess.PIPE,
-                                  timeout=self.timeout, check=False)
-        except subprocess.TimeoutExpired:
+            return self._run(step, args, stdout, ok_codes, quiet_locked=retry)
+        except StepError as exc:
+            if exc.cause != "repository_locked" or not retry:
+                raise
+            log("%s: %s; removing stale locks (restic unlock) and retrying" % (step, exc.detail))
+        self.unlocked = True
+        self._run(step, ["unlock"], subprocess.PIPE, (0,))
+        return self._run(step, args, stdout, ok_codes)
+
+    def _run(self, step, args, stdout, ok_codes, quiet_locked=False):
+        started = time.time()
+        proc = subprocess.Popen(self.command(args), env=self.env, stdout=stdout, stderr=subprocess.PIPE)
+        out, err = [], []
+        # Endpoint watch: restic prints "... returned error, retrying after ..." while it retries.
+        # Lines less than RETRY_GAP apart belong to one outage (restic backs off 1 min at most).
+        watch = {"down_since": None, "last": None}
+
+        def read_stdout():
+            out.append(proc.stdout.read())
+
+        def read_stderr():
+            for raw in proc.stderr:
+                line = raw.decode("utf-8", "replace")
+                err.append(line)
+                lower = line.lower()
+                if "retrying after" in lower and classify(lower) == "endpoint_unreachable":
+                    now = time.time()
+                    if watch["last"] is None or now - watch["last"] > RETRY_GAP:
+                        watch["down_since"] = now
+                    watch["last"] = now
+                elif "successful after" in lower:
+                    watch["down_since"] = None
+
+        readers = [threading.Thread(target=read_stderr)]
+        if stdout == subprocess.PIPE:
+            readers.append(threading.Thread(target=read_stdout))
+        for reader in readers:
+            reader.daemon = True
+            reader.start()
+        gave_up = None
+        while True:
+            try:
+                proc.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.time()
+            if self.timeout and now - started > self.timeout:
+                gave_up = "timeout"
+            elif self.endpoint_timeout and watch["down_since"] and now - watch["down_since"] > self.endpoint_timeout:
+                gave_up = "endpoint_unreachable"
+            if gave_up:
+                stop(proc, graceful=gave_up == "timeout")
+                break
+        for reader in readers:
+            reader.join(10)
+        stderr = "".join(err)
+        if gave_up == "timeout":
             raise StepError(step, "timeout", "restic %s ran longer than %ss" % (args[0], self.timeout))
-        stderr = proc.stderr.decode("utf-8", "replace")
+        if gave_up:
+            retries = [line for line in stderr.splitlines() if "retrying after" in line]
+            raise StepError(step, gave_up, "restic %s retried for %ds without an answer, stopped: %s" % (
+                args[0], time.time() - watch["down_since"], (retries or [""])[-1].strip()[:300]))
         if proc.returncode not in ok_codes:
+            cause = classify(stderr)
+            if cause == "repository_locked" and quiet_locked:
+                raise StepError(step, cause, locked_line(stderr))
             # restic's own messages (never secrets) so the journal shows what went wrong.
             for line in [x for x in stderr.splitlines() if x.strip() and not x.startswith("Fatal:")][:5]:
                 log("restic %s: %s" % (args[0], line.strip()[:300]))
-            raise StepError(step, classify(stderr), last_line(stderr))
-        return proc, stderr
+            raise StepError(step, cause, last_line(stderr))
+        return Result(proc.returncode, b"".join(chunk for chunk in out if chunk)), stderr
 
     def popen(self, args):
         return subprocess.Popen(self.command(args), env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -223,6 +333,10 @@ class State(object):
             metrics.append(textfile.Metric("prodready_backup_last_run_failure_info",
                                            "Cause of the last failed backup run (value is always 1).")
                            .add(1, {"step": d.get("last_failure_step", ""), "cause": d["last_failure_cause"]}))
+        if isinstance(d.get("check"), dict) and d["check"].get("time"):
+            metrics.append(textfile.Metric("prodready_backup_check_last_success_timestamp_seconds",
+                                           "Unix time `restic check` last passed on the repository.")
+                           .add(d["check"]["time"]))
         gauge("prodready_backup_restore_test_success", "1 if the last restore test matched the snapshot, else 0.",
               "restore_test_success")
         gauge("prodready_backup_restore_test_timestamp_seconds", "Unix time the last restore test finished.",
@@ -390,6 +504,102 @@ def count_snapshots(restic, host):
     return len(json.loads(proc.stdout.decode("utf-8") or "[]"))
 
 
+# Retention without a repository round trip: the runner keeps the list of this host's snapshots
+# (from the last `forget --json`, plus each new snapshot) and runs forget only when that list
+# shows a snapshot the policy may remove, when it is older than FORGET_MAX_AGE (snapshots made
+# by someone else), or for calendar-bucket policies (keep hourly/daily/...), which always run.
+FORGET_MAX_AGE = 86400
+# Seconds of slack at the keep-within boundary (the new snapshot's time is the runner's clock).
+WITHIN_MARGIN = 300
+# Lower bounds of restic's duration units (calendar months and years vary in length).
+DURATION_UNITS = {"y": 365 * 86400, "m": 28 * 86400, "d": 86400, "h": 3600}
+
+
+def parse_restic_time(text):
+    """restic's RFC 3339 timestamp (nanoseconds, Z or an offset) -> Unix seconds."""
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", text or "")
+    if not match:
+        raise ValueError("not a restic timestamp: %r" % text)
+    base = calendar.timegm(datetime.datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S").timetuple())
+    zone = match.group(3)
+    offset = 0 if zone == "Z" else (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60) * (1 if zone[0] == "+" else -1)
+    return base - offset + float(match.group(2) or 0)
+
+
+def within_lower_bound(duration):
+    """Seconds that are surely inside restic's --keep-within DURATION; None when not understood."""
+    duration = str(duration or "")
+    parts = re.findall(r"([0-9]+)([a-zA-Z])", duration)
+    if "".join(n + u for n, u in parts) != duration or any(unit not in DURATION_UNITS for dummy, unit in parts):
+        return None
+    return sum(int(n) * DURATION_UNITS[u] for n, u in parts)
+
+
+def repository_key(restic, config):
+    text = "%s\0%s" % (restic.env.get("RESTIC_REPOSITORY", ""), config.get("hostname", ""))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def new_snapshot_model(restic, config, snapshots):
+    return {"repository": repository_key(restic, config), "forget_time": time.time(), "snapshots": snapshots}
+
+
+def forget_reason(config, model, now):
+    """Why forget must run now; None when the snapshot list proves it would remove nothing."""
+    retention = config.get("retention", {})
+    if any(int(retention.get("keep_" + key) or 0) > 0 for key in ("hourly", "daily", "weekly", "monthly", "yearly")):
+        return "the policy keeps calendar buckets"
+    if not model:
+        return "no snapshot list of this repository yet"
+    if now - model.get("forget_time", 0) > FORGET_MAX_AGE:
+        return "the last forget is older than %ds" % FORGET_MAX_AGE
+    within = within_lower_bound(retention.get("keep_within")) if retention.get("keep_within") else 0
+    if within is None:
+        return "keep_within %r is not understood here" % retention.get("keep_within")
+    keep_last = int(retention.get("keep_last") or 0)
+    snapshots = sorted(model.get("snapshots", []), key=lambda item: item["time"], reverse=True)
+    latest = snapshots[0]["time"] if snapshots else 0
+    for index, snapshot in enumerate(snapshots):
+        # restic keeps a snapshot when any rule keeps it; keep-within counts from the newest one.
+        if index < keep_last or (within and snapshot["time"] > latest - within + WITHIN_MARGIN):
+            continue
+        return "snapshot %s may be past the retention policy" % str(snapshot.get("id", "?"))[:8]
+    return None
+
+
+def kept_list(forget_stdout):
+    """Snapshots restic kept, from ``forget --json`` (the line before prune's own output)."""
+    for line in forget_stdout.decode("utf-8", "replace").splitlines():
+        if line.startswith("["):
+            try:
+                return [{"id": item["id"], "time": parse_restic_time(item["time"])}
+                        for group in json.loads(line) for item in (group.get("keep") or [])]
+            except (ValueError, KeyError, AttributeError, TypeError):
+                return None
+    return None
+
+
+def check_skip_reason(config, state, summary, restic):
+    """Why `restic check` may be left out of this run; None when it must run.
+
+    It may only when ``check_max_age`` allows it, no file was new or changed (the run wrote
+    nothing but a snapshot of data the last check verified), the last check of this repository
+    passed less than ``check_max_age`` seconds ago, the previous run succeeded and no stale lock
+    of a dead run was met."""
+    max_age = int(config.get("check_max_age", 0) or 0)
+    last = state.data.get("check") or {}
+    if max_age <= 0 or restic.unlocked or state.data.get("last_run_success") != 1:
+        return None
+    if not summary or summary.get("files_new", 1) or summary.get("files_changed", 1):
+        return None
+    if last.get("repository") != repository_key(restic, config):
+        return None
+    age = time.time() - last.get("time", 0)
+    if age >= max_age:
+        return None
+    return "no file new or changed, the last check passed %.1fh ago (check_max_age %ds)" % (age / 3600, max_age)
+
+
 def retention_args(retention):
     args = []
     for key in ("last", "hourly", "daily", "weekly", "monthly", "yearly"):
@@ -408,10 +618,7 @@ def cmd_run(config, restic, state, inline_hooks=False):
     host = config["hostname"]
     step = "start"
     try:
-        step = "unlock"
-        # Removes only stale locks (older than 30 min, or of a dead process on this host), so a
-        # run killed mid-way (endpoint gone, reboot) never needs a manual unlock.
-        restic.run(step, ["unlock"])
+        # No unlock up front: Restic.run removes stale locks only when one is in the way.
         step = "hooks"
         if config.get("hooks"):
             if inline_hooks:
@@ -434,7 +641,7 @@ def cmd_run(config, restic, state, inline_hooks=False):
         if config.get("hooks"):
             args.append(config.get("dump_dir", "/var/backups/prodready-backup"))
         timings = {}
-        mark = time.time()
+        mark = backup_started = time.time()
         proc, stderr = restic.run(step, args, ok_codes=(0, 3))
         timings["backup"], mark = time.time() - mark, time.time()
         summary = {}
@@ -445,24 +652,45 @@ def cmd_run(config, restic, state, inline_hooks=False):
                 continue
             if message.get("message_type") == "summary":
                 summary = message
+        model = state.data.get("snapshot_model")
+        if not model or model.get("repository") != repository_key(restic, config):
+            model = None
+        elif summary.get("snapshot_id"):
+            # Exit 3 (unreadable sources) still made a snapshot: it counts for retention.
+            model["snapshots"].append({"id": summary["snapshot_id"], "time": backup_started})
+        state.data["snapshot_model"] = model
         if proc.returncode == 3:
             raise StepError(step, "source_unreadable", last_line(stderr))
         log("backup: snapshot %s, %d new / %d changed / %d unmodified files, %d bytes added" % (
             (summary.get("snapshot_id") or "")[:8], summary.get("files_new", 0), summary.get("files_changed", 0),
             summary.get("files_unmodified", 0), summary.get("data_added", 0)))
         step = "forget"
-        forget_args = ["forget", "--prune", "--host", host] + retention_args(config.get("retention", {}))
-        restic.run(step, forget_args)
+        reason = forget_reason(config, model, time.time())
+        if reason:
+            forget_args = ["forget", "--json", "--prune", "--host", host] + retention_args(config.get("retention", {}))
+            kept = kept_list(restic.run(step, forget_args)[0].stdout)
+            model = new_snapshot_model(restic, config, kept) if kept is not None else None
+            state.data["snapshot_model"] = model
+        else:
+            log("forget: nothing to remove: all %d snapshots are inside the retention policy (last forget %.1fh ago)"
+                % (len(model["snapshots"]), (time.time() - model["forget_time"]) / 3600))
+        snapshots = len(model["snapshots"]) if model else None
         timings["forget"], mark = time.time() - mark, time.time()
         step = "check"
-        check_args = ["check"]
-        subset = str(config.get("check_read_data_subset", "") or "")
-        if subset:
-            check_args.append("--read-data-subset=%s" % subset)
-        restic.run(step, check_args)
+        skip = check_skip_reason(config, state, summary, restic)
+        if skip:
+            log("check: skipped: %s" % skip)
+        else:
+            check_args = ["check"]
+            subset = str(config.get("check_read_data_subset", "") or "")
+            if subset:
+                check_args.append("--read-data-subset=%s" % subset)
+            restic.run(step, check_args)
+            state.data["check"] = {"repository": repository_key(restic, config), "time": time.time()}
         timings["check"], mark = time.time() - mark, time.time()
-        step = "snapshots"
-        snapshots = count_snapshots(restic, host)
+        if snapshots is None:
+            step = "snapshots"
+            snapshots = count_snapshots(restic, host)
     except StepError as exc:
         finish = time.time()
         log("FAILED at step %s: %s -- %s (%s)"
@@ -569,7 +797,6 @@ def cmd_restore_test(config, restic, state):
     scratch = tempfile.mkdtemp(prefix="run-", dir=base)
     files = 0
     try:
-        restic.run("unlock", ["unlock"])
         snapshot = resolve_snapshot(restic, config, "latest")
         files, problems = restore_verified(restic, config, snapshot, snapshot["paths"], scratch)
         if problems:
@@ -612,7 +839,6 @@ def cmd_restore(config, restic, args):
     started = time.time()
     paths = [os.path.normpath(p) for p in (args.path or [])]
     try:
-        restic.run("unlock", ["unlock"])
         snapshot = resolve_snapshot(restic, config, args.snapshot)
         if not paths:
             # Everything the operator backed up; the hook dump directory is not data to put back
@@ -684,7 +910,7 @@ def cmd_probe(restic):
     return 0
 
 
-def cmd_init(restic):
+def cmd_init(config, restic, state):
     """Initialise the repository unless one is there already (never over another one)."""
     try:
         restic.run("probe", ["cat", "config"])
@@ -699,6 +925,9 @@ def cmd_init(restic):
     except StepError as exc:
         log("FAILED at step init: %s -- %s (%s)" % (exc.cause, CAUSE_TEXT.get(exc.cause, ""), exc.detail))
         return 1
+    # A new repository holds no snapshots: the first run needs no forget to learn that.
+    state.data["snapshot_model"] = new_snapshot_model(restic, config, [])
+    state.save()
     log("repository initialised")
     return 0
 
@@ -748,7 +977,7 @@ def main(argv=None):
     if args.command == "probe":
         return cmd_probe(restic)
     if args.command == "init":
-        return cmd_init(restic)
+        return cmd_init(config, restic, state)
     if args.command == "run":
         return cmd_run(config, restic, state, inline_hooks=args.run_hooks)
     if args.command == "restore-test":

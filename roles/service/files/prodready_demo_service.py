@@ -15,7 +15,9 @@ Endpoints
     check passes, 503 otherwise. ``fail_health = true`` in the config makes it fail on purpose
     (used to test rollbacks).
 ``GET /metrics``
-    Prometheus text format: requests, errors (5xx), a latency histogram, the number of records.
+    Prometheus text format: requests, errors (5xx), a latency histogram, the number of records,
+    and ``prodready_dependency_up{kind="database",name="records"}`` (1 when the SQLite database
+    answered a query during the scrape; the dependency contract of docs/monitoring.md).
 ``POST /api/records``
     Body: a JSON object (the payload). Appends a provenance record to SQLite. Each record holds
     ``prev_hash`` (the SHA-256 of the previous record, 64 zeros for the first) and its own ``hash``
@@ -249,7 +251,7 @@ class Metrics(object):
             self.latency_sum += seconds
             self.latency_count += 1
 
-    def render(self, version, records, draining):
+    def render(self, version, records, draining, database_up=None):
         lines = [
             "# HELP prodready_demo_build_info Version of the running demo service.",
             "# TYPE prodready_demo_build_info gauge",
@@ -284,6 +286,14 @@ class Metrics(object):
             "# TYPE prodready_demo_draining gauge",
             "prodready_demo_draining %d" % (1 if draining else 0),
         ]
+        if database_up is not None:
+            # The dependency contract of docs/monitoring.md (DatabaseDown): 1 when the records
+            # database answered a query during this scrape.
+            lines += [
+                "# HELP prodready_dependency_up 1 when the dependency answered a check during this scrape.",
+                "# TYPE prodready_dependency_up gauge",
+                'prodready_dependency_up{kind="database",name="records"} %d' % (1 if database_up else 0),
+            ]
         return "\n".join(lines) + "\n"
 
 
@@ -371,8 +381,12 @@ class Handler(BaseHTTPRequestHandler):
                 "status": status, "version": server.config["version"], "name": server.config["name"],
                 "checks": checks, "uptime_seconds": round(time.time() - server.started, 3)})
         if path == "/metrics" and method in ("GET", "HEAD"):
+            try:
+                database_up = server.store.ping()
+            except sqlite3.Error:
+                database_up = False
             return self._send(200, server.metrics.render(server.config["version"], server.store.count(),
-                                                         server.draining.is_set()),
+                                                         server.draining.is_set(), database_up),
                               "text/plain; version=0.0.4; charset=utf-8")
         if path == "/api/records" and method == "POST":
             return self._post_record()
