@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Generate docs/variables.md, the variable reference, from every role's meta/argument_specs.yml.
 
     tools/gen-variables.py            write docs/variables.md

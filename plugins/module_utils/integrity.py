@@ -43,7 +43,6 @@ import re
 import socket
 import stat
 import subprocess
-import tempfile
 import time
 
 try:

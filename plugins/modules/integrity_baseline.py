@@ -151,7 +151,6 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.prodready.platform.plugins.module_utils import integrity
 
 
-
 def _diff_lines(items, prefix):
     return "".join("%s %s\n" % (prefix, item) for item in items)
 

@@ -175,7 +175,6 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.prodready.platform.plugins.module_utils import integrity
 
 
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(

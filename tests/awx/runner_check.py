@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Run a playbook the way AWX / Automation Controller does, and report what it changed.
 
 AWX does not call ansible-playbook in the project directory: it copies the project into a

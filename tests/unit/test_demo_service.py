@@ -210,7 +210,7 @@ def test_metrics_report_the_database_dependency(service):
     status, body = request(service.port, "GET", "/metrics")
     assert status == 200
     assert 'prodready_dependency_up{kind="database",name="records"} 0' in body.decode()
-    status, _ = request(service.port, "GET", "/health")
+    status, _body = request(service.port, "GET", "/health")
     assert status == 503
 
 
