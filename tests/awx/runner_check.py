@@ -80,6 +80,9 @@ def main(argv=None):
     parser.add_argument("--keep", action="store_true", help="keep the private data directory")
     args = parser.parse_args(argv)
 
+    # ansible-runner starts ansible-playbook from PATH: use the one installed beside this Python
+    # (the venv's), as an execution environment has it on its PATH.
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     root = tempfile.mkdtemp(prefix="prodready-awx-")
     started = time.monotonic()
     try:
