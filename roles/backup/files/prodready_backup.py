@@ -241,6 +241,7 @@ class Restic(object):
             reader.daemon = True
             reader.start()
         gave_up = None
+        down_for = 0.0
         while True:
             try:
                 proc.wait(timeout=0.5)
@@ -250,8 +251,11 @@ class Restic(object):
             now = time.time()
             if self.timeout and now - started > self.timeout:
                 gave_up = "timeout"
-            elif self.endpoint_timeout and watch["down_since"] and now - watch["down_since"] > self.endpoint_timeout:
+            # Read once: the stderr reader thread may reset down_since at any moment.
+            down_since = watch["down_since"]
+            if gave_up is None and self.endpoint_timeout and down_since and now - down_since > self.endpoint_timeout:
                 gave_up = "endpoint_unreachable"
+                down_for = now - down_since
             if gave_up:
                 stop(proc, graceful=gave_up == "timeout")
                 break
@@ -263,7 +267,7 @@ class Restic(object):
         if gave_up:
             retries = [line for line in stderr.splitlines() if "retrying after" in line]
             raise StepError(step, gave_up, "restic %s retried for %ds without an answer, stopped: %s" % (
-                args[0], time.time() - watch["down_since"], (retries or [""])[-1].strip()[:300]))
+                args[0], down_for, (retries or [""])[-1].strip()[:300]))
         if proc.returncode not in ok_codes:
             cause = classify(stderr)
             if cause == "repository_locked" and quiet_locked:
