@@ -51,7 +51,7 @@ run() {  # label, extra args...
     while read -r host seconds tth; do
       printf '%s\t%s\t%s\t%s\n' "$label" "$host" "$seconds" "${tth:--}" >>"$WORK/per-host.tsv"
     done
-  printf 'TOTAL %-34s %6.1f s (%d hosts)\n' "$label" "$(echo "$t1 - $t0" | bc)" "$N" | tee -a "$WORK/summary"
+  printf 'TOTAL %-34s %6.1f s (%d hosts)\n' "$label" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$N" | tee -a "$WORK/summary"
 }
 
 run "baseline first deploy" --tags baseline -e bench_baseline_version=1
