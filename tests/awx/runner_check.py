@@ -77,6 +77,9 @@ def main(argv=None):
     parser.add_argument("--extra-vars", default="{}", help="JSON object of extra vars (a survey's answers)")
     parser.add_argument("--expect-changed", type=int, default=None)
     parser.add_argument("--limit", default=None)
+    parser.add_argument("--ignore-task", action="append", default=[], metavar="NAME",
+                        help="a task whose change is reported but not counted against --expect-changed "
+                             "(an export of observed state, not configuration); repeatable")
     parser.add_argument("--keep", action="store_true", help="keep the private data directory")
     args = parser.parse_args(argv)
 
@@ -93,12 +96,20 @@ def main(argv=None):
                                     settings={"suppress_ansible_output": True, "idle_timeout": 600})
         elapsed = time.monotonic() - started
         stats = runner.stats or {}
-        changed = sum((stats.get("changed") or {}).values())
+        changed_tasks = []
+        for event in runner.events:
+            data = event.get("event_data", {})
+            if event.get("event") == "runner_on_ok" and (data.get("res") or {}).get("changed"):
+                changed_tasks.append((data.get("host"), data.get("task")))
+        ignored = [item for item in changed_tasks if item[1] in args.ignore_task]
+        changed = sum((stats.get("changed") or {}).values()) - len(ignored)
         failed = sum((stats.get("failures") or {}).values()) + sum((stats.get("dark") or {}).values())
         hosts = sorted(set().union(*[set(v) for v in stats.values() if isinstance(v, dict)])) if stats else []
         print("ansible-runner %s%s: status %s, rc %s, %d host(s), %d changed, %d failed/unreachable, %.1f s"
               % (args.playbook, " --check" if args.check else "", runner.status, runner.rc, len(hosts),
                  changed, failed, elapsed))
+        for host, task in ignored:
+            print("  changed, not counted (--ignore-task): %s %s" % (host, task))
         if runner.status != "successful" or runner.rc != 0:
             for event in runner.events:
                 if event.get("event") in ("runner_on_failed", "runner_on_unreachable"):
@@ -109,10 +120,9 @@ def main(argv=None):
             print(tail, file=sys.stderr)
             return 1
         if args.expect_changed is not None and changed != args.expect_changed:
-            for event in runner.events:
-                data = event.get("event_data", {})
-                if event.get("event") == "runner_on_ok" and (data.get("res") or {}).get("changed"):
-                    print("  changed: %s %s" % (data.get("host"), data.get("task")), file=sys.stderr)
+            for host, task in changed_tasks:
+                if (host, task) not in ignored:
+                    print("  changed: %s %s" % (host, task), file=sys.stderr)
             print("expected %d changed, got %d" % (args.expect_changed, changed), file=sys.stderr)
             return 1
         return 0
