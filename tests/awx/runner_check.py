@@ -38,10 +38,9 @@ def build_private_data_dir(root, inventory, extra_vars, check):
     for part in PROJECT_PARTS:
         source = os.path.join(REPO_DIR, part)
         target = os.path.join(project, part)
-        if os.path.islink(source) or part == "collections":
-            # collections/ansible_collections/prodready/platform -> ../../.. must point into the copy.
-            shutil.copytree(source, target, symlinks=True)
-        elif os.path.isdir(source):
+        if os.path.isdir(source):
+            # symlinks=True: collections/ansible_collections/prodready/platform -> ../../.. must
+            # point into the copy, not back at this checkout.
             shutil.copytree(source, target, symlinks=True)
         elif os.path.exists(source):
             shutil.copy2(source, target)
