@@ -30,7 +30,8 @@ done <<<"$hosts"
 echo "demo hosts up in $(( $(date +%s) - start )) s"
 
 run_log="$LOG_DIR/site-$(date +%Y%m%dT%H%M%S).log"
-tools/stage.sh site.yml bash -c "'$BIN/ansible-playbook' -i '$INVENTORY' site.yml 2>&1 | tee '$run_log'"
+# pipefail: a failed site.yml must fail the demo, not hide behind tee's exit status.
+tools/stage.sh site.yml bash -o pipefail -c "'$BIN/ansible-playbook' -i '$INVENTORY' site.yml 2>&1 | tee '$run_log'"
 changed=$(awk '/PLAY RECAP/ {recap=1; next} recap && /changed=/ {sub(/.*changed=/, ""); sub(/ .*/, ""); total += $0} END {print total + 0}' "$run_log")
 echo "site.yml: $changed changed (log: $run_log)"
 
