@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# site.yml at scale (issue 10): wall time of the first converge and of the no-op re-run of
+# site.yml on 1, 3 and 6 fresh test hosts, the changed count of each run, the Ansible settings
+# in effect, and where the no-op time goes per role.
+#
+#   benchmarks/site/run.sh                         sizes 1 3 6
+#   BENCH_SITE_SIZES="1 3" benchmarks/site/run.sh  some sizes only
+#   BENCH_SITE_NOCACHE_SIZES="1"                   sizes that also time a no-op without fact
+#                                                  caching (default: 1; "" = none)
+#
+# Hosts: systemd Debian 12 containers from tools/testbed.sh (bench-site-<N>-<i>, fixed addresses
+# 172.30.100.100-109), reached with the demo's connection, community.docker.docker. Variables:
+# the demo's own group_vars (inventories/demo/group_vars, linked, not copied), so every size
+# deploys the same stack as `make demo` with the local S3 (backups, integrity baselines).
+# Goals (issue 10): no-op re-run of 1 host <= 60 s with 0 changed; 6 hosts <= 2x the 1-host time.
+# Each size's hosts are removed once it is measured, and all of them on exit.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+REPO="$PWD"
+export PATH="$REPO/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$REPO/collections" ANSIBLE_FORCE_COLOR=0
+# The repo's ansible.cfg (forks 20, pipelining) is read because we run from the checkout.
+export ANSIBLE_CONFIG="$REPO/ansible.cfg"
+# Its `pipelining = true` sits in [ssh_connection], an option of the ssh plugin only;
+# community.docker.docker has no such option and falls back to the global setting (off).
+# Turn the global one on so these runs pipeline as SSH runs with the repo's ansible.cfg do.
+export ANSIBLE_PIPELINING=true
+SIZES="${BENCH_SITE_SIZES:-1 3 6}"
+NOCACHE_SIZES="${BENCH_SITE_NOCACHE_SIZES-1}"
+IMAGE=12
+WORK=$(mktemp -d /tmp/prodready-bench-site.XXXXXX)
+all_hosts=()
+cleanup() {
+  summary
+  [ ${#all_hosts[@]} -eq 0 ] || tools/testbed.sh rm "${all_hosts[@]}"
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# The summary of whatever was measured; also printed when a run is stopped part-way.
+summary() {
+  [ -s "$WORK/results.tsv" ] || return 0
+  echo "== summary (wall time of ansible-playbook; goals: 1-host no-op <= 60 s with 0 changed, 6-host no-op <= 2x 1-host)"
+  awk -F'\t' 'BEGIN { printf "  %-6s %-15s %-10s %9s %8s %3s\n", "hosts", "run", "fact_cache", "seconds", "changed", "rc" }
+    { printf "  %-6s %-15s %-10s %9s %8s %3s\n", $1, $2, $3, $4, $5, $6 }' "$WORK/results.tsv"
+  awk -F'\t' '
+    $2 == "no-op" && $3 == "on" { noop[$1] = $4; changed[$1] = $5; rc[$1] = $6 }
+    END {
+      if (1 in noop) {
+        met = (noop[1] <= 60 && changed[1] == 0 && rc[1] == 0) ? "met" : "NOT met"
+        printf "  goal 1: 1-host no-op %.1f s, %d changed (<= 60 s, 0 changed): %s\n", noop[1], changed[1], met
+        for (n = 3; n <= 6; n += 3) if (n in noop)
+          if (rc[n] != 0) printf "  %d-host no-op failed (rc=%d): no valid figure\n", n, rc[n]
+          else printf "  %d-host no-op %.1f s = %.2fx the 1-host time, %d changed%s\n", n, noop[n], noop[n] / noop[1], changed[n],
+            (n == 6 ? ((noop[6] <= 2 * noop[1] && changed[6] == 0) ? " (goal <= 2x: met)" : " (goal <= 2x: NOT met)") : "")
+        if (!(6 in noop)) print "  goal 2 (6 hosts <= 2x): not measured in this run"
+      }
+    }' "$WORK/results.tsv"
+  echo "load average at the end: $(load)"
+}
+
+# Layout per size: "name groups ip" (groups comma-separated; backup = hosts with data = app).
+layout() {
+  case "$1" in
+    1) echo "bench-site-1-1 web,app,monitoring,backup 172.30.100.100" ;;
+    3) echo "bench-site-3-1 web,monitoring 172.30.100.101"
+       echo "bench-site-3-2 app,backup 172.30.100.102"
+       echo "bench-site-3-3 app,backup 172.30.100.103" ;;
+    6) echo "bench-site-6-1 web 172.30.100.104"
+       echo "bench-site-6-2 app,backup 172.30.100.105"
+       echo "bench-site-6-3 app,backup 172.30.100.106"
+       echo "bench-site-6-4 app,backup 172.30.100.107"
+       echo "bench-site-6-5 monitoring 172.30.100.108"
+       echo "bench-site-6-6 - 172.30.100.109" ;;  # plain host: the roles every host gets
+    *) echo "no layout for size $1 (1, 3 or 6)" >&2; return 1 ;;
+  esac
+}
+
+# The inventory sits two levels below $dir so the demo's compliance_report_dir
+# ("{{ inventory_dir }}/../../reports/compliance") lands in the temp dir, not in the checkout.
+write_inventory() {  # size, dir
+  local size="$1" inv="$2/inventories/bench"
+  mkdir -p "$inv"
+  ln -s "$REPO/inventories/demo/group_vars" "$inv/group_vars"
+  layout "$size" | "$REPO/.venv/bin/python" -c '
+import sys, yaml
+groups = {g: {"hosts": {}} for g in ("web", "app", "monitoring", "backup")}
+plain = {}
+for line in sys.stdin:
+    name, member_of, ip = line.split()
+    host = {"testbed_ip": ip, "testbed_image": sys.argv[1]}
+    names = [] if member_of == "-" else member_of.split(",")
+    for group in names:
+        # The address once per host, in its first group, as in inventories/demo-single.
+        groups[group]["hosts"][name] = host if name not in plain else None
+        plain[name] = None
+    if not names:
+        plain[name] = host
+ungrouped = {n: h for n, h in plain.items() if h is not None}
+children = {g: v for g, v in groups.items() if v["hosts"]}
+if ungrouped:
+    children["ungrouped"] = {"hosts": ungrouped}
+inventory = {"all": {"vars": {"ansible_connection": "community.docker.docker"}, "children": children}}
+print("---")
+print(yaml.safe_dump(inventory, sort_keys=False, default_flow_style=False), end="")
+' "$IMAGE" >"$inv/hosts.yml"
+  echo "$inv/hosts.yml"
+}
+
+# Sum of changed= over the PLAY RECAP (as tools/demo.sh counts it).
+changed_total() {
+  awk '/PLAY RECAP/ {recap=1; next} recap && /changed=/ {sub(/.*changed=/, ""); sub(/ .*/, ""); total += $0} END {print total + 0}' "$1"
+}
+
+# "task name  [host]" for every changed result (default callback: a TASK / RUNNING HANDLER
+# banner, then one "changed: [host]" line per host or loop item).
+changed_tasks() {
+  awk '/^(TASK|RUNNING HANDLER) \[/ {t = $0; sub(/^(TASK|RUNNING HANDLER) \[/, "", t); sub(/\] \*+ *$/, "", t)}
+       /^changed: \[/ {print "    " t "  " $2}' "$1" | sort | uniq -c | sed 's/^ *\([0-9]*\) /  \1x/'
+}
+
+# ansible.posix.profile_roles' summary: seconds per role (tasks outside roles by action).
+roles_recap() {
+  awk '/ROLES RECAP/ {on=1; next} on && /^[^ =~].*-+ +[0-9.]+s$/ {print "    " $0}' "$1"
+}
+
+# The slowest tasks of a run: profile_roles stamps every task banner with the previous task's
+# duration, "(0:00:01.234)"; loop tasks count once with all their items.
+slowest_tasks() {  # log, how many
+  awk '/^(TASK|RUNNING HANDLER) \[/ {cur = $0; sub(/ \*+ *$/, "", cur)}
+       /\(0:[0-9][0-9]:[0-9.]+\)/ {match($0, /\(0:[0-9][0-9]:[0-9.]+\)/); split(substr($0, RSTART + 1, RLENGTH - 2), d, ":")
+                                  if (prev != "") printf "%8.2fs  %s\n", d[2] * 60 + d[3], prev; prev = cur}' "$1" |
+    sort -rn | head -n "$2" | sed 's/^/  /'
+}
+
+# One timed ansible-playbook run; prints a BENCH line and returns the log path in $RUN_LOG.
+RUN_LOG=""
+run_site() {  # size, label, cache(on|off), inventory
+  local size="$1" label="$2" cache="$3" inv="$4" t0 t1 rc=0 changed seconds load0
+  RUN_LOG="$WORK/site-$size-${label// /_}-cache_$cache.log"
+  local env=("ANSIBLE_CALLBACKS_ENABLED=ansible.posix.timer,ansible.posix.profile_roles")
+  if [ "$cache" = on ]; then
+    # smart gathering: the preflight play's gather_facts is skipped for hosts already in the cache.
+    env+=(ANSIBLE_GATHERING=smart ANSIBLE_CACHE_PLUGIN=jsonfile
+          ANSIBLE_CACHE_PLUGIN_CONNECTION="$WORK/facts-$size" ANSIBLE_CACHE_PLUGIN_TIMEOUT=86400)
+  fi
+  load0=$(load)
+  t0=$(date +%s.%N)
+  env "${env[@]}" ansible-playbook -i "$inv" site.yml >"$RUN_LOG" 2>&1 || rc=$?
+  t1=$(date +%s.%N)
+  seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+  changed=$(changed_total "$RUN_LOG")
+  printf 'BENCH site hosts=%s run=%-14s fact_cache=%-3s seconds=%7s changed=%s rc=%s load_before=%s load_after=%s\n' \
+    "$size" "${label// /_}" "$cache" "$seconds" "$changed" "$rc" "${load0// /,}" "$(load | tr ' ' ',')"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$label" "$cache" "$seconds" "$changed" "$rc" >>"$WORK/results.tsv"
+  if [ "$rc" != 0 ]; then
+    echo "  ansible-playbook failed (rc=$rc); last lines of the log:"
+    grep -E '^(fatal|failed):|^TASK \[' "$RUN_LOG" | tail -6 | sed 's/^/    /'
+  fi
+  if [ "$label" = no-op ] && [ "$changed" != 0 ]; then
+    echo "  changed on the no-op re-run (count x task [host]):"
+    changed_tasks "$RUN_LOG"
+  fi
+  return 0
+}
+
+echo "== site.yml at scale, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average $(load)"
+echo "connection: community.docker.docker (docker exec into systemd Debian $IMAGE test containers; no SSH)"
+echo "variables: inventories/demo/group_vars (linked); inventories generated per size (layouts below)"
+echo "Ansible settings (ansible-config dump --only-changed, plus what each run adds):"
+ansible-config dump --only-changed 2>/dev/null | grep -E '^(DEFAULT_FORKS|ANSIBLE_PIPELINING|DEFAULT_GATHERING|CACHE_PLUGIN|CALLBACKS_ENABLED|INTERPRETER_PYTHON|DEFAULT_STRATEGY)' | sed 's/^/  /' || true
+echo "  (ANSIBLE_PIPELINING from the environment: ansible.cfg's [ssh_connection] pipelining applies to the ssh plugin only, not to community.docker.docker)"
+echo "  runs marked fact_cache=on add: gathering=smart, fact_caching=jsonfile (a temp dir per size, filled by the first converge), timeout 86400"
+echo "  every run adds callbacks ansible.posix.timer, ansible.posix.profile_roles; strategy linear (default)"
+echo "  ansible-core $(ansible --version | sed -n '1s/.*core \([0-9.]*\).*/\1/p'), community.docker $(ansible-galaxy collection list community.docker 2>/dev/null | awk '/community.docker/ {print $2; exit}')"
+echo
+
+tools/testbed.sh up >/dev/null
+tools/localsvc.sh start all >/dev/null
+
+for size in $SIZES; do
+  dir="$WORK/n$size"
+  inv=$(write_inventory "$size" "$dir")
+  echo "== $size host(s): $(layout "$size" | awk '{printf "%s%s(%s)", sep, $1, ($2 == "-" ? "all only" : $2); sep = " "}')"
+  size_hosts=()
+  t0=$SECONDS
+  while read -r name _ ip; do
+    all_hosts+=("$name"); size_hosts+=("$name")
+    tools/testbed.sh rm "$name"   # a left-over from an interrupted run would not be a first converge
+    tools/testbed.sh host "$name" "$IMAGE" "$ip"
+    # Same as tools/demo.sh: the local ACME's DNS knows the host (harmless with the internal CA).
+    tools/localsvc.sh dns-add "$name" "$ip" >/dev/null
+    tools/localsvc.sh dns-add "$name.prodready.test" "$ip" >/dev/null
+  done < <(layout "$size")
+  echo "  hosts up in $((SECONDS - t0)) s (not part of the figures below)"
+  run_site "$size" "first converge" on "$inv"
+  run_site "$size" no-op on "$inv"
+  echo "  seconds per role, no-op re-run (ansible.posix.profile_roles; tasks outside roles by action):"
+  roles_recap "$RUN_LOG"
+  echo "  slowest tasks, no-op re-run:"
+  slowest_tasks "$RUN_LOG" 10
+  if [[ " $NOCACHE_SIZES " == *" $size "* ]]; then
+    run_site "$size" no-op off "$inv"
+    echo "  seconds per role, no-op re-run without fact caching:"
+    roles_recap "$RUN_LOG"
+  fi
+  tools/testbed.sh rm "${size_hosts[@]}"
+  echo
+done
+
