@@ -21,5 +21,5 @@ listed=$(cd "$WORK" && ANSIBLE_COLLECTIONS_PATH="$WORK/installed" "$BIN/ansible-
 echo "$listed"
 count=$(printf '%s\n' "$listed" | grep -c '^prodready\.platform\.' || true)
 [ "$count" -gt 0 ] || { echo "ansible-doc lists no module of the installed collection" >&2; exit 1; }
-roles=$(cd "$WORK" && ANSIBLE_COLLECTIONS_PATH="$WORK/installed" "$BIN/ansible-doc" -t role -l prodready.platform 2>/dev/null | grep -c '^prodready\.platform\.' || true)
+roles=$(cd "$WORK" || exit 1; ANSIBLE_COLLECTIONS_PATH="$WORK/installed" "$BIN/ansible-doc" -t role -l prodready.platform 2>/dev/null | grep -c '^prodready\.platform\.' || true)
 echo "installed tarball: $count modules, $roles roles documented"

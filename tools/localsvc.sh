@@ -54,8 +54,7 @@ require_bind_ip() {
 
 wait_until() {
   local what="$1" pidfile="$2" logfile="$3"; shift 3
-  local i
-  for i in $(seq 1 120); do
+  for _ in $(seq 1 120); do
     if "$@" >/dev/null 2>&1; then return 0; fi
     if ! pid_alive "$pidfile"; then
       tail -n 15 "$logfile" >&2 || true
@@ -106,9 +105,8 @@ boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"]).list_buckets()'
 }
 
 s3_create_bucket() {
-  local i
   # The filer may answer list_buckets a moment before it accepts writes.
-  for i in $(seq 1 30); do
+  for _ in $(seq 1 30); do
     if s3_python 'import boto3, os
 c = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"])
 names = [b["Name"] for b in c.list_buckets().get("Buckets", [])]
@@ -188,12 +186,12 @@ JSON
 }
 
 stop_pidfile() {
-  local pidfile="$1" what="$2" sig="$3" pid i
+  local pidfile="$1" what="$2" sig="$3" pid
   [ -f "$pidfile" ] || return 0
   pid=$(cat "$pidfile")
   if kill -0 "$pid" 2>/dev/null; then
     kill -s "$sig" "$pid" 2>/dev/null || true
-    for i in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
     log "stopped $what (pid $pid)"
   fi

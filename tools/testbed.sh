@@ -60,8 +60,7 @@ cmd_engine() {
   # fd 9 is the `up` lock: the daemon must not inherit it, or it would hold the lock for
   # its whole life and every later `up` (each Molecule create) would wait forever.
   setsid nohup dockerd >"$TESTBED_CACHE/dockerd.log" 2>&1 </dev/null 9>&- &
-  local i
-  for i in $(seq 1 60); do
+  for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && { log "docker engine is up"; return 0; }
     kill -0 $! 2>/dev/null || break
     sleep 0.5
@@ -81,9 +80,9 @@ image_tag() {
 remove_rootfs() {
   # An interrupted debootstrap leaves /proc and /sys mounted inside the tree.
   local mnt
-  for mnt in $(awk -v root="$1" 'index($2, root) == 1 {print $2}' /proc/mounts | sort -r); do
+  while read -r mnt; do
     umount -l "$mnt" 2>/dev/null || true
-  done
+  done < <(awk -v root="$1" 'index($2, root) == 1 {print $2}' /proc/mounts | sort -r)
   rm -rf "$1"
 }
 
@@ -188,9 +187,9 @@ cmd_up() {
 }
 
 cmd_wait() {
-  local name="$1" state="" i
+  local name="$1" state=""
   # `--wait` blocks until start-up has finished; loop while PID 1 is not answering yet.
-  for i in $(seq 1 60); do
+  for _ in $(seq 1 60); do
     state=$(timeout 60 docker exec "$name" systemctl is-system-running --wait 2>/dev/null || true)
     case "$state" in
       running|degraded)
@@ -236,10 +235,10 @@ cmd_clean() {
   docker info >/dev/null 2>&1 || { log "no Docker engine running: nothing to clean"; return 0; }
   local ids
   ids=$(docker ps -aq --filter "label=$TESTBED_LABEL")
-  [ -z "$ids" ] || docker rm -f $ids >/dev/null
+  [ -z "$ids" ] || printf '%s\n' "$ids" | xargs docker rm -f >/dev/null
   # Molecule's containers carry its own label; remove only those on our network.
   ids=$(docker ps -aq --filter "network=$TESTBED_NETWORK")
-  [ -z "$ids" ] || docker rm -f $ids >/dev/null
+  [ -z "$ids" ] || printf '%s\n' "$ids" | xargs docker rm -f >/dev/null
   docker network rm "$TESTBED_NETWORK" >/dev/null 2>&1 || true
   log "removed test hosts and network $TESTBED_NETWORK"
 }

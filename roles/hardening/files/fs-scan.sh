@@ -18,6 +18,7 @@ json_list() { sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/.*/"&"/' | paste -sd, -;
 suid=$(find $existing -xdev -type f \( -perm -4000 -o -perm -2000 \) 2>/dev/null | sort -u | json_list)
 # shellcheck disable=SC2086
 writable=$(find $existing -xdev -type f -perm -0002 2>/dev/null | sort -u | json_list)
+# shellcheck disable=SC2086
 printf '{"scanned_at": %s, "paths": [%s], "suid_sgid": [%s], "world_writable": [%s]}\n' \
   "$(date +%s)" "$(printf '%s\n' $existing | json_list)" "$suid" "$writable" >"$tmp"
 chmod 0600 "$tmp"
