@@ -189,8 +189,8 @@ PYTHON
 # Expected alerts: one "ALERTNAME label=value ..." per line.
 nginx_expect() {
   echo "NginxDown host=$WEB_HOST"
-  # The HTTPS probe only counts when it passes beforehand: in the demo the blackbox exporter
-  # on demo-mon1 does not trust demo-web1's internal CA, so its ServiceDown fires all along.
+  # The HTTPS probe only counts when it passes beforehand (it needs the internal CA on the
+  # monitoring host: monitoring_blackbox_ca_from_host in the demo inventory).
   if [ "$(prom_count "probe_success{job=\"blackbox_https\",host=\"$WEB_HOST\"} == 1")" -gt 0 ]; then
     echo "ServiceDown host=$WEB_HOST job=blackbox_https"
   else
