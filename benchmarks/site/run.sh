@@ -7,6 +7,9 @@
 #   BENCH_SITE_SIZES="1 3" benchmarks/site/run.sh  some sizes only
 #   BENCH_SITE_NOCACHE_SIZES="1"                   sizes that also time a no-op without fact
 #                                                  caching (default: 1; "" = none)
+#   BENCH_SITE_KEEP=1                              keep the hosts, inventories and logs (to
+#                                                  re-run no-ops while tuning); remove the hosts
+#                                                  later with tools/testbed.sh rm bench-site-...
 #
 # Hosts: systemd Debian 12 containers from tools/testbed.sh (bench-site-<N>-<i>, fixed addresses
 # 172.30.100.100-109), reached with the demo's connection, community.docker.docker. Variables:
@@ -26,11 +29,16 @@ export ANSIBLE_CONFIG="$REPO/ansible.cfg"
 export ANSIBLE_PIPELINING=true
 SIZES="${BENCH_SITE_SIZES:-1 3 6}"
 NOCACHE_SIZES="${BENCH_SITE_NOCACHE_SIZES-1}"
+KEEP="${BENCH_SITE_KEEP:-0}"
 IMAGE=12
 WORK=$(mktemp -d /tmp/prodready-bench-site.XXXXXX)
 all_hosts=()
 cleanup() {
   summary
+  if [ "$KEEP" = 1 ]; then
+    echo "kept (BENCH_SITE_KEEP=1): hosts ${all_hosts[*]}; inventories, fact caches and logs in $WORK"
+    return 0
+  fi
   [ ${#all_hosts[@]} -eq 0 ] || tools/testbed.sh rm "${all_hosts[@]}"
   rm -rf "$WORK"
 }
@@ -206,7 +214,7 @@ for size in $SIZES; do
     echo "  seconds per role, no-op re-run without fact caching:"
     roles_recap "$RUN_LOG"
   fi
-  tools/testbed.sh rm "${size_hosts[@]}"
+  [ "$KEEP" = 1 ] || tools/testbed.sh rm "${size_hosts[@]}"
   echo
 done
 

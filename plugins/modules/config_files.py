@@ -1,0 +1,385 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: prodready.platform contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: config_files
+short_description: Converge a set of files and directories in one module run
+version_added: "1.1.0"
+description:
+  - Writes several small files (configuration, unit files, scripts) and creates directories with
+    their mode and ownership in a single module execution, where M(ansible.builtin.template) and
+    M(ansible.builtin.copy) need two remote executions per file even when nothing changes. The
+    roles of this collection use it for their file sets; on a converged host a set of ten files
+    costs one round trip instead of twenty.
+  - Render templates on the controller with P(ansible.builtin.template#lookup) and pass the text as
+    O(files[].content); the template lookup provides the same C(ansible_managed) header.
+  - Each file is written to a temporary file in the destination directory, given its mode and
+    owner, checked with O(files[].validate) when set, then renamed over the destination, so a
+    reader never sees a partial file and a rejected file never replaces a good one.
+  - Items are applied in the order given (list a directory before the files inside it). The first
+    failing item stops the run; items before it stay applied, as a sequence of tasks would.
+  - Check mode reports what would change without touching the host; diff mode returns one diff
+    per changed item (content before and after, or mode and ownership). Put secrets in their own
+    task with C(no_log) and set O(files[].secret) so their diff carries no content.
+  - SELinux contexts and file attributes are not managed (the collection targets Debian).
+author: prodready.platform maintainers (@prodready)
+options:
+  files:
+    description: The files and directories, applied in order.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      path:
+        description: Absolute path of the file or directory.
+        type: path
+        required: true
+      state:
+        description:
+          - V(file) writes O(files[].content); V(directory) creates the directory (parents
+            included, with mode 0755) and sets its mode and owner; V(absent) removes a file or
+            an empty directory.
+        type: str
+        choices: [file, directory, absent]
+        default: file
+      content:
+        description: The whole content of the file (V(file) only). Written exactly as given.
+        type: str
+      mode:
+        description:
+          - Octal mode as a string, for example V("0640"). Defaults to V("0644") for files and
+            V("0755") for directories; an existing item keeps nothing else.
+        type: str
+      owner:
+        description: Owner name (or numeric id). Defaults to root.
+        type: str
+        default: root
+      group:
+        description: Group name (or numeric id). Defaults to root.
+        type: str
+        default: root
+      validate:
+        description:
+          - Command that checks the new file before it replaces the destination; C(%s) is the
+            path of the temporary file, for example V(/usr/sbin/sshd -t -f %s). Runs without a
+            shell. A non-zero exit fails the task and leaves the destination untouched.
+        type: str
+      secret:
+        description: Leave the content out of diffs (set it for keys and credentials).
+        type: bool
+        default: false
+notes:
+  - Supports check mode and diff mode.
+"""
+
+EXAMPLES = r"""
+- name: Write the sshd drop-in and the banner, one module run
+  prodready.platform.config_files:
+    files:
+      - path: /etc/ssh/sshd_config.d
+        state: directory
+      - path: /etc/ssh/sshd_config.d/00-hardening.conf
+        content: "{{ lookup('ansible.builtin.template', 'sshd-hardening.conf.j2') }}"
+        mode: "0600"
+        validate: /usr/sbin/sshd -t -f %s
+      - path: /etc/issue.net
+        content: "Authorised access only.\n"
+  notify: Reload sshd
+"""
+
+RETURN = r"""
+changed_paths:
+  description: The items that changed (or would change in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/ssh/sshd_config.d/00-hardening.conf]
+items:
+  description: One entry per item with what differed.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The item's path.
+      type: str
+    changed:
+      description: Whether the item changed.
+      type: bool
+    reasons:
+      description: What differed, among V(created), V(content), V(mode), V(owner), V(group), V(removed).
+      type: list
+      elements: str
+"""
+
+import errno
+import grp
+import os
+import pwd
+import shlex
+import stat
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+
+DIFF_LIMIT = 256 * 1024  # diffs of larger files show only the change of size
+
+
+class ItemError(Exception):
+    """An item that cannot be applied: bad mode, unknown owner, failed validation."""
+
+
+def parse_mode(text, default):
+    value = default if text in (None, "") else text
+    try:
+        mode = int(str(value), 8)
+    except ValueError:
+        raise ItemError("mode %r is not an octal number such as '0640'" % (value,))
+    if mode < 0 or mode > 0o7777:
+        raise ItemError("mode %r is out of range" % (value,))
+    return mode
+
+
+def resolve_uid(name):
+    if str(name).isdigit():
+        return int(name)
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        raise ItemError("user %r does not exist" % (name,))
+
+
+def resolve_gid(name):
+    if str(name).isdigit():
+        return int(name)
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        raise ItemError("group %r does not exist" % (name,))
+
+
+def _lstat(path):
+    try:
+        return os.lstat(path)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None
+        raise
+
+
+def _read(path):
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _attribute_reasons(st, mode, uid, gid):
+    reasons = []
+    if stat.S_IMODE(st.st_mode) != mode:
+        reasons.append("mode")
+    if st.st_uid != uid:
+        reasons.append("owner")
+    if st.st_gid != gid:
+        reasons.append("group")
+    return reasons
+
+
+def _text_for_diff(data, secret):
+    if secret:
+        return "(secret content, %d bytes)\n" % len(data)
+    if len(data) > DIFF_LIMIT:
+        return "(%d bytes)\n" % len(data)
+    return to_text(data, errors="surrogate_or_replace")
+
+
+def _attribute_text(st):
+    if st is None:
+        return ""
+    return "mode %04o, owner %d, group %d\n" % (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+
+
+def plan_file(item):
+    """What writing one file would change: (reasons, before bytes or None, lstat or None)."""
+    path = item["path"]
+    st = _lstat(path)
+    new = to_bytes(item["content"], errors="surrogate_or_strict")
+    mode = parse_mode(item.get("mode"), "0644")
+    uid, gid = resolve_uid(item.get("owner") or "root"), resolve_gid(item.get("group") or "root")
+    if st is None:
+        return ["created"], None, st, new, mode, uid, gid
+    if not stat.S_ISREG(st.st_mode):
+        raise ItemError("%s exists and is not a regular file" % path)
+    before = _read(path)
+    reasons = [] if before == new else ["content"]
+    reasons.extend(_attribute_reasons(st, mode, uid, gid))
+    return reasons, before, st, new, mode, uid, gid
+
+
+def write_file(item, new, mode, uid, gid, run_command):
+    """Temporary file in the destination directory → mode, owner → validate → rename."""
+    path = item["path"]
+    directory = os.path.dirname(path) or "/"
+    if not os.path.isdir(directory):
+        raise ItemError("directory %s does not exist (list it as a state=directory item first)" % directory)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(new)
+            handle.flush()
+            os.fchmod(handle.fileno(), mode)
+            os.fchown(handle.fileno(), uid, gid)
+            os.fsync(handle.fileno())
+        if item.get("validate"):
+            command = item["validate"]
+            if "%s" not in command:
+                raise ItemError("validate for %s must contain %%s (the file to check)" % path)
+            argv = [tmp if part == "%s" else part.replace("%s", tmp) for part in shlex.split(command)]
+            rc, out, err = run_command(argv)
+            if rc != 0:
+                raise ItemError("validation of %s failed (%s, rc=%d): %s" % (
+                    path, command, rc, (err or out or "").strip()[-2000:]))
+        os.rename(tmp, path)
+        tmp = None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def apply_file(item, check_mode, run_command):
+    reasons, before, st, new, mode, uid, gid = plan_file(item)
+    if not reasons:
+        return reasons, None
+    diff = {"before_header": item["path"], "after_header": item["path"]}
+    if "created" in reasons or "content" in reasons:
+        diff["before"] = "" if before is None else _text_for_diff(before, item.get("secret"))
+        diff["after"] = _text_for_diff(new, item.get("secret"))
+    else:
+        diff["before"] = _attribute_text(st)
+        diff["after"] = "mode %04o, owner %d, group %d\n" % (mode, uid, gid)
+    if check_mode:
+        return reasons, diff
+    if "created" in reasons or "content" in reasons:
+        write_file(item, new, mode, uid, gid, run_command)
+    else:
+        # Content already right: fix the attributes in place, no rewrite (keeps the inode).
+        os.chown(item["path"], uid, gid)
+        os.chmod(item["path"], mode)
+    return reasons, diff
+
+
+def apply_directory(item, check_mode):
+    path = item["path"]
+    mode = parse_mode(item.get("mode"), "0755")
+    uid, gid = resolve_uid(item.get("owner") or "root"), resolve_gid(item.get("group") or "root")
+    st = _lstat(path)
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        raise ItemError("%s exists and is not a directory" % path)
+    reasons = ["created"] if st is None else _attribute_reasons(st, mode, uid, gid)
+    if not reasons:
+        return reasons, None
+    diff = {"before_header": path, "after_header": path, "before": _attribute_text(st) if st else "(absent)\n",
+            "after": "directory, mode %04o, owner %d, group %d\n" % (mode, uid, gid)}
+    if check_mode:
+        return reasons, diff
+    if st is None:
+        parent = os.path.dirname(path.rstrip("/"))
+        if parent and not os.path.isdir(parent):
+            os.makedirs(parent, 0o755)
+        os.mkdir(path, mode)
+    os.chown(path, uid, gid)
+    os.chmod(path, mode)  # after chown (which clears setgid) and independent of the umask
+    return reasons, diff
+
+
+def apply_absent(item, check_mode):
+    path = item["path"]
+    st = _lstat(path)
+    if st is None:
+        return [], None
+    diff = {"before_header": path, "after_header": path, "before": _attribute_text(st), "after": "(absent)\n"}
+    if not check_mode:
+        if stat.S_ISDIR(st.st_mode):
+            os.rmdir(path)
+        else:
+            os.unlink(path)
+    return ["removed"], diff
+
+
+def check_item(item):
+    if not os.path.isabs(item["path"]):
+        raise ItemError("path %r is not absolute" % item["path"])
+    if item["state"] == "file" and item.get("content") is None:
+        raise ItemError("%s: state=file needs content" % item["path"])
+    if item["state"] != "file" and item.get("content") is not None:
+        raise ItemError("%s: content is only for state=file" % item["path"])
+
+
+def run(items, check_mode, run_command):
+    """Apply every item in order; returns (changed_paths, per-item results, diffs)."""
+    for item in items:
+        check_item(item)
+    changed_paths, results, diffs = [], [], []
+    for item in items:
+        state = item.get("state") or "file"
+        try:
+            if state == "directory":
+                reasons, diff = apply_directory(item, check_mode)
+            elif state == "absent":
+                reasons, diff = apply_absent(item, check_mode)
+            else:
+                reasons, diff = apply_file(item, check_mode, run_command)
+        except (ItemError, OSError, IOError) as exc:
+            # The caller reports what was applied before the failing item (changed=true then).
+            exc.applied = list(changed_paths)
+            raise
+        results.append({"path": item["path"], "changed": bool(reasons), "reasons": reasons})
+        if reasons:
+            changed_paths.append(item["path"])
+            diffs.append(diff)
+    return changed_paths, results, diffs
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            files=dict(type="list", elements="dict", required=True, options=dict(
+                path=dict(type="path", required=True),
+                state=dict(type="str", choices=["file", "directory", "absent"], default="file"),
+                content=dict(type="str"),
+                mode=dict(type="str"),
+                owner=dict(type="str", default="root"),
+                group=dict(type="str", default="root"),
+                validate=dict(type="str"),
+                secret=dict(type="bool", default=False),
+            )),
+        ),
+        supports_check_mode=True,
+    )
+
+    def run_command(argv):
+        return module.run_command(argv)
+
+    try:
+        changed_paths, results, diffs = run(module.params["files"], module.check_mode, run_command)
+    except ItemError as exc:
+        applied = getattr(exc, "applied", [])
+        module.fail_json(msg=to_native(exc), changed=bool(applied), changed_paths=applied)
+    except (OSError, IOError) as exc:
+        applied = getattr(exc, "applied", [])
+        module.fail_json(msg="cannot apply %s: %s" % (getattr(exc, "filename", None) or "an item", to_native(exc)),
+                         changed=bool(applied), changed_paths=applied)
+    result = dict(changed=bool(changed_paths), changed_paths=changed_paths, items=results)
+    if module._diff:
+        result["diff"] = diffs
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
