@@ -24,13 +24,15 @@ export NO_COLOR := 1
 # composition on one host; `smoke` proves the plumbing.
 SCENARIOS ?= $(shell tools/scenarios.sh)
 
-.PHONY: help venv check check-stages lint sanity unit rules build test molecule demo demo-faults clean testbed services
+.PHONY: help venv check check-stages lint sanity unit rules build test molecule demo demo-rebaseline demo-faults clean testbed services
 
 help:
 	@echo "make demo      deploy the stack onto local systemd test hosts and print where to look"
 	@echo "make test      full tier: check + every Molecule scenario"
 	@echo "make check     fast tier: yamllint, ansible-lint, ansible-test sanity, unit tests"
 	@echo "make molecule SCENARIO=name   one Molecule scenario"
+	@echo "make demo-rebaseline  after a demo re-run with a changed collection: accept the integrity violations"
+	@echo "                  it reports (playbooks/integrity_rebaseline.yml on those hosts; DEMO_REBASELINE=1 make demo too)"
 	@echo "make demo-faults  after make demo: break nginx, an app host, S3; alerts must arrive and resolve"
 	@echo "make clean     remove test hosts, the test network and the local S3/ACME"
 
@@ -88,6 +90,11 @@ test: check testbed
 
 demo: venv testbed
 	@$(STAGE) demo tools/demo.sh
+
+# The files a changed collection deploys show as integrity violations on the next `make demo`
+# (by design); this accepts them on the hosts that report them, after showing the drift.
+demo-rebaseline: venv
+	@$(STAGE) demo-rebaseline tools/demo.sh rebaseline
 
 # Fault drill against the running demo: stop nginx, an app host, the S3 endpoint; the alerts
 # must reach a webhook receiver and resolve after the repair (docs/demo-faults.md).

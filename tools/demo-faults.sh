@@ -12,8 +12,9 @@
 #   s3     the local S3 endpoint stops answering    -> EndpointDown endpoint=s3
 #
 # The receiver listens on the gateway, where the demo's Alertmanager sends every alert
-# (inventories/demo/group_vars/monitoring.yml); it is molecule/monitoring's test receiver,
-# imported so it can bind the gateway and write into this run's directory.
+# (inventories/demo/group_vars/monitoring.yml, prodready_demo_webhook_enabled in
+# inventories/demo/hosts.yml); it is the project's test receiver, tools/webhook_receiver.py
+# (also used by the monitoring and integrity Molecule scenarios), writing into this run's directory.
 # Every fault is repaired on exit, also when a check fails or the drill is interrupted.
 #
 # Environment:
@@ -39,7 +40,7 @@ TESTBED_NETWORK="${TESTBED_NETWORK:-prodready-testbed}"
 WEBHOOK_PORT="${DEMO_FAULTS_WEBHOOK_PORT:-9099}"
 S3_MODE="${DEMO_FAULTS_S3_MODE:-auto}"
 MARGIN="${DEMO_FAULTS_MARGIN:-45}"
-RECEIVER_SOURCE=molecule/monitoring/files/webhook_receiver.py
+RECEIVER=tools/webhook_receiver.py
 # nft table of the block mode: a table of its own, so the hardening role's ruleset is not touched.
 BLOCK_TABLE=prodready_demo_faults
 
@@ -78,7 +79,7 @@ read_timing() {
     | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["config"]["original"])') \
     || die "cannot read Alertmanager's configuration on $MON_HOST (http://127.0.0.1:9093)"
   [[ "$am_yaml" == *"http://$GATEWAY:$WEBHOOK_PORT/"* ]] \
-    || die "the demo's Alertmanager does not send to http://$GATEWAY:$WEBHOOK_PORT/. Fix: ansible-playbook -i $INVENTORY site.yml --tags monitoring --limit $MON_HOST (and DEMO_FAULTS_WEBHOOK_PORT = prodready_demo_webhook_port)"
+    || die "the demo's Alertmanager does not send to http://$GATEWAY:$WEBHOOK_PORT/. Fix: prodready_demo_webhook_enabled: true in $INVENTORY (inventories/demo has it), then ansible-playbook -i $INVENTORY site.yml --tags monitoring --limit $MON_HOST (and DEMO_FAULTS_WEBHOOK_PORT = prodready_demo_webhook_port)"
   read -r SCRAPE EVAL GROUP_WAIT GROUP_INTERVAL < <(
     PROM_YAML="$prom_yaml" AM_YAML="$am_yaml" "$PY" -c '
 import os, re, yaml
@@ -112,16 +113,7 @@ start_receiver() {
   if ss -Hltn "( sport = :$WEBHOOK_PORT )" | grep -q .; then
     die "port $WEBHOOK_PORT is taken ($(ss -Hltnp "( sport = :$WEBHOOK_PORT )" | head -n1)). Fix: stop that process, or set DEMO_FAULTS_WEBHOOK_PORT and prodready_demo_webhook_port to a free port"
   fi
-  # The test receiver hard-codes its log file and 127.0.0.1: import its handler, set both.
-  "$PY" -c '
-import importlib.util, sys
-from http.server import HTTPServer
-spec = importlib.util.spec_from_file_location("webhook_receiver", sys.argv[1])
-receiver = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(receiver)
-receiver.LOG = sys.argv[2]
-HTTPServer((sys.argv[3], int(sys.argv[4])), receiver.Handler).serve_forever()
-' "$RECEIVER_SOURCE" "$ALERT_LOG" "$GATEWAY" "$WEBHOOK_PORT" >"$RUN_DIR/receiver.log" 2>&1 &
+  "$PY" "$RECEIVER" --bind "$GATEWAY" --port "$WEBHOOK_PORT" --log "$ALERT_LOG" >"$RUN_DIR/receiver.log" 2>&1 &
   RECEIVER_PID=$!
   for _ in $(seq 1 50); do
     # Any HTTP answer (GET is 501 there) means it listens; a POST would be recorded as an alert.
@@ -152,8 +144,8 @@ while True:
     with open(log) as handle:
         for line in handle:
             entry = json.loads(line)
-            # Only the demo's Alertmanager counts: other test beds built from the demo's
-            # group_vars (demo-single, benchmarks) send to this receiver as well.
+            # Only the demo's Alertmanager counts: another test bed run with
+            # prodready_demo_webhook_enabled would send to this receiver as well.
             if entry["received"] < since or urlsplit(entry["body"].get("externalURL", "")).hostname != source:
                 continue
             for alert in entry["body"].get("alerts", []):

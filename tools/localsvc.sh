@@ -8,6 +8,11 @@
 #   tools/localsvc.sh status                what runs, where
 #   tools/localsvc.sh env                   shell exports for clients (endpoint, keys, CA files)
 #   tools/localsvc.sh dns-add NAME IP       make pebble resolve NAME to IP (ACME tests)
+#
+# Every address, port, key and the state directory come from LOCALSVC_* variables, so a test
+# can start a private S3 of its own with this same start-up (molecule/backup/fault-s3.sh):
+# LOCALSVC_STATE_DIR (PID, log, data), LOCALSVC_S3_*_PORT, LOCALSVC_S3_WEED_ARGS (extra
+# `weed server` flags) and LOCALSVC_START_TIMEOUT (seconds to wait for a start, default 60).
 set -euo pipefail
 
 REPO_DIR="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,6 +26,9 @@ S3_BUCKET="${LOCALSVC_S3_BUCKET:-prodready-demo}"
 # Test-bed-only credentials: the endpoint listens on the private test network alone.
 S3_ACCESS_KEY="${LOCALSVC_S3_ACCESS_KEY:-prodready-test}"
 S3_SECRET_KEY="${LOCALSVC_S3_SECRET_KEY:-prodready-test-secret-key-0123456789}"
+# Extra `weed server` flags, split on white space (none for the shared endpoint).
+read -r -a S3_WEED_ARGS <<<"${LOCALSVC_S3_WEED_ARGS:-}"
+START_TIMEOUT="${LOCALSVC_START_TIMEOUT:-60}"
 ACME_PORT="${LOCALSVC_ACME_PORT:-14000}"
 ACME_MGMT_PORT="${LOCALSVC_ACME_MGMT_PORT:-15000}"
 ACME_DNS_PORT="${LOCALSVC_ACME_DNS_PORT:-8053}"
@@ -54,7 +62,7 @@ require_bind_ip() {
 
 wait_until() {
   local what="$1" pidfile="$2" logfile="$3"; shift 3
-  for _ in $(seq 1 120); do
+  for _ in $(seq 1 $(( START_TIMEOUT * 2 ))); do
     if "$@" >/dev/null 2>&1; then return 0; fi
     if ! pid_alive "$pidfile"; then
       tail -n 15 "$logfile" >&2 || true
@@ -63,7 +71,7 @@ wait_until() {
     sleep 0.5
   done
   tail -n 15 "$logfile" >&2 || true
-  die "$what did not become ready within 60 s (log in $logfile)"
+  die "$what did not become ready within $START_TIMEOUT s (log in $logfile)"
 }
 
 start_s3() {
@@ -87,7 +95,7 @@ JSON
   setsid "$WEED" server -dir="$dir/data" -ip="$BIND_IP" -ip.bind="$BIND_IP" \
     -master.port="$S3_MASTER_PORT" -volume.port="$S3_VOLUME_PORT" -filer.port="$S3_FILER_PORT" \
     -s3 -s3.port="$S3_PORT" -s3.config="$dir/identities.json" \
-    -master.volumeSizeLimitMB=256 -volume.max=0 >"$dir/weed.log" 2>&1 < /dev/null 9>&- &
+    -master.volumeSizeLimitMB=256 -volume.max=0 "${S3_WEED_ARGS[@]}" >"$dir/weed.log" 2>&1 < /dev/null 9>&- &
   echo $! >"$dir/weed.pid"
   wait_until "SeaweedFS" "$dir/weed.pid" "$dir/weed.log" s3_ready
   s3_create_bucket

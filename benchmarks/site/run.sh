@@ -14,7 +14,9 @@
 # Hosts: systemd Debian 12 containers from tools/testbed.sh (bench-site-<N>-<i>, fixed addresses
 # 172.30.100.100-109), reached with the demo's connection, community.docker.docker. Variables:
 # the demo's own group_vars (inventories/demo/group_vars, linked, not copied), so every size
-# deploys the same stack as `make demo` with the local S3 (backups, integrity baselines).
+# deploys the same stack as `make demo` with the local S3 (backups, integrity baselines); the
+# generated inventory leaves prodready_demo_webhook_enabled off, so Alertmanager keeps its null
+# receiver (no fault-drill webhook listens for these hosts).
 # Goals (issue 10): no-op re-run of 1 host <= 60 s with 0 changed; 6 hosts <= 2x the 1-host time.
 # Each size's hosts are removed once it is measured, and all of them on exit.
 set -euo pipefail
