@@ -17,6 +17,10 @@ description:
   - An existing baseline is kept unless O(refresh=true); it is never overwritten when its
     signature does not verify with the given key (or O(previous_public_key)), so a wrong key
     cannot silently replace the trusted baseline.
+  - Records the owning dpkg package and its version of every scanned file (O(package_owners)),
+    so verification can tell a package upgrade from tampering. With O(accept_package_updates)
+    an existing baseline is re-signed (RV(action=updated)) when everything that differs is
+    package updates, so accepted updates do not pile up; any other difference keeps it.
   - Optionally uploads the signed manifest to S3 (O(offhost)) with Object Lock retention when
     the bucket supports it, so a later rebaseline on the host itself is detectable.
 version_added: 1.0.0
@@ -64,6 +68,28 @@ options:
     description: Record the current C(dpkg --verify) state for the comprehensive level.
     type: bool
     default: true
+  package_owners:
+    description:
+      - Record, for the scanned files dpkg installed, the owning package and its version (read
+        from the dpkg database, no subprocess). Conffiles, diverted files and files listed by
+        several packages are left out.
+    type: bool
+    default: true
+  accept_package_updates:
+    description:
+      - When the tree differs from a valid baseline only by package updates (see
+        M(prodready.platform.integrity_verify) O(prodready.platform.integrity_verify#module:accept_package_updates)),
+        re-sign the current tree even though O(refresh=false). Any other difference keeps the baseline.
+    type: bool
+    default: false
+  dpkg_admin_dir:
+    description: dpkg's database (status, info/*.list, info/*.md5sums, diversions).
+    type: path
+    default: /var/lib/dpkg
+  dpkg_log:
+    description: dpkg's log (and its rotations), which must record each accepted upgrade.
+    type: path
+    default: /var/log/dpkg.log
   workers:
     description: Hashing threads (0 = one per usable core, at most 8).
     type: int
@@ -136,9 +162,25 @@ changed_entries:
   type: list
   elements: dict
 action:
-  description: created, refreshed, unchanged, or kept (tree differs but refresh is false).
+  description:
+    - created, refreshed, unchanged, kept (tree differs but refresh is false), or updated (re-signed
+      because everything that differed was package updates, with O(accept_package_updates)).
   returned: always
   type: str
+package_updates:
+  description:
+    - Differences explained by package upgrades (path, change, package, from_version, to_version).
+      Filled when the baseline was not refreshed anyway and O(accept_package_updates) is set.
+  returned: always
+  type: list
+  elements: dict
+not_package_updates:
+  description:
+    - With O(accept_package_updates), the differences that are not package updates and kept the
+      baseline (path, kind, reasons); empty when the baseline was updated or nothing differs.
+  returned: always
+  type: list
+  elements: dict
 offhost:
   description: What the upload did (bucket, key, object_lock, version_id), or that it was up to date.
   returned: when offhost is set
@@ -176,7 +218,9 @@ def run(module):
                                      "previous_public_key to rotate." % (path, integrity.key_id(key), exc))
         system_paths = None if params["system_checks"] else {}
         new_body = integrity.create_baseline(params["paths"], rules, None, system_paths=system_paths,
-                                             packages=params["packages"], workers=params["workers"] or None)[0]
+                                             packages=params["packages"], workers=params["workers"] or None,
+                                             package_owners=params["package_owners"],
+                                             dpkg_admin_dir=params["dpkg_admin_dir"])[0]
     except integrity.MissingDependencyError as exc:
         module.fail_json(msg=str(exc))
     except integrity.IntegrityError as exc:
@@ -188,6 +232,7 @@ def run(module):
         diff = {"added": [{"path": p} for p in sorted(new_body["entries"])], "removed": [], "changed": []}
     same = old_body is not None and integrity.same_state(old_body, new_body)
     old_key = integrity.manifest_header(old_data)["key_id"] if old_data else None
+    updates, others = [], []
     if old_body is None:
         action = "created"
     elif same and old_key == integrity.key_id(key):
@@ -196,12 +241,21 @@ def run(module):
         action = "refreshed"  # a rotated key re-signs even an unchanged tree
     else:
         action = "kept"
-    write = action in ("created", "refreshed")
+        if params["accept_package_updates"]:
+            try:
+                updates, others = integrity.package_update_drift(
+                    old_body, new_body, integrity.PackageState(params["dpkg_admin_dir"], params["dpkg_log"]))
+            except (integrity.IntegrityError, OSError) as exc:
+                module.fail_json(msg="cannot classify the drift as package updates: %s" % exc)
+            if not others:
+                action = "updated"
+    write = action in ("created", "refreshed", "updated")
 
     result = dict(changed=False, path=path, action=action, key_id=integrity.key_id(key),
                   entries=len(new_body["entries"]),
                   added=[a["path"] for a in diff["added"]], removed=[r["path"] for r in diff["removed"]],
-                  changed_entries=[{"path": c["path"], "reasons": c["reasons"]} for c in diff["changed"]])
+                  changed_entries=[{"path": c["path"], "reasons": c["reasons"]} for c in diff["changed"]],
+                  package_updates=updates, not_package_updates=others)
     data = old_data
     if write:
         if old_body is not None and action == "refreshed" and same:
@@ -269,6 +323,10 @@ def main():
             refresh=dict(type="bool", default=False),
             system_checks=dict(type="bool", default=True),
             packages=dict(type="bool", default=True),
+            package_owners=dict(type="bool", default=True),
+            accept_package_updates=dict(type="bool", default=False),
+            dpkg_admin_dir=dict(type="path", default=integrity.DPKG_ADMIN_DIR),
+            dpkg_log=dict(type="path", default=integrity.DPKG_LOG),
             workers=dict(type="int", default=0),
             mode=dict(type="raw", default="0640"),
             offhost=dict(type="dict", options=integrity.offhost_argument_spec(retention=True)),

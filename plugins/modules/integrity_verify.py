@@ -20,6 +20,12 @@ description:
     C(comprehensive): every file rehashed, C(dpkg --verify) drift, new SUID/SGID files, unit
     files and sudoers. C(full): comprehensive + the off-host copy (O(offhost)), the backup
     restore-test status and certificate chains, whichever are configured."
+  - With O(accept_package_updates) (the default) a change that a dpkg package upgrade explains
+    is reported in RV(package_updates) (kind C(package-update)) instead of as a violation when the
+    owning package recorded in the signed baseline is installed at a newer version, the dpkg log
+    records that upgrade, the file is not a conffile and its content matches the package's
+    md5sums. See the I(Package updates) section of docs/integrity.md for the exact rules and
+    the threat model.
   - Read-only. It never changes the host, so check mode runs the same checks.
 version_added: 1.0.0
 author: prodready.platform maintainers (@prodready)
@@ -58,6 +64,21 @@ options:
     description: Run C(dpkg --verify) at the comprehensive and full levels.
     type: bool
     default: true
+  accept_package_updates:
+    description:
+      - Report changes explained by dpkg package upgrades as RV(package_updates) instead of violations.
+      - Needs a baseline that recorded package ownership (written by this collection's
+        M(prodready.platform.integrity_baseline) since this option exists).
+    type: bool
+    default: true
+  dpkg_admin_dir:
+    description: dpkg's database (status, info/*.list, info/*.md5sums, diversions) read for O(accept_package_updates).
+    type: path
+    default: /var/lib/dpkg
+  dpkg_log:
+    description: dpkg's log; it and its rotations (C(.1), C(.2.gz), ...) must record each accepted upgrade.
+    type: path
+    default: /var/log/dpkg.log
   backup_metric_file:
     description: Textfile with the backup role's restore-test metric (full level; skipped when absent).
     type: path
@@ -143,8 +164,16 @@ violations:
   returned: always
   type: list
   elements: dict
+package_updates:
+  description:
+    - Changes explained by package upgrades (not violations), sorted by path. Each has path,
+      type, kind (C(package-update)), change (changed, added or removed), reasons, package,
+      from_version (the signed baseline's) and to_version (installed now).
+  returned: always
+  type: list
+  elements: dict
 counts:
-  description: added, removed, changed, violations and by_kind.
+  description: added, removed, changed, violations, package_updates and by_kind.
   returned: always
   type: dict
 files_checked:
@@ -186,6 +215,9 @@ def main():
             cache_path=dict(type="path", default="/var/lib/prodready-integrity/cache.json"),
             workers=dict(type="int", default=0),
             packages=dict(type="bool", default=True),
+            accept_package_updates=dict(type="bool", default=True),
+            dpkg_admin_dir=dict(type="path", default=integrity.DPKG_ADMIN_DIR),
+            dpkg_log=dict(type="path", default=integrity.DPKG_LOG),
             offhost=dict(type="dict", options=integrity.offhost_argument_spec()),
             backup_metric_file=dict(type="path", default="/var/lib/prometheus/node-exporter/prodready_backup.prom"),
             backup_metric_name=dict(type="str", default="prodready_backup_restore_test_success"),
@@ -212,14 +244,17 @@ def main():
                                                                                 params["offhost"]["key"]))
         cache = integrity.ResultCache(params["cache_path"], params["cache_ttl"])
         cache_key = cache.key(level, hashlib.sha256(data + (reference or b"")).hexdigest(),
-                              params["packages"], params["certificates"], params["backup_metric_file"])
+                              params["packages"], params["certificates"], params["backup_metric_file"],
+                              params["accept_package_updates"], params["dpkg_admin_dir"], params["dpkg_log"])
         result = cache.get(cache_key)
         if result is None:
             result = integrity.verify(
                 data, keys, level, reference_data=reference, workers=params["workers"] or None,
                 packages=params["packages"],
                 backup={"metric_file": params["backup_metric_file"], "metric_name": params["backup_metric_name"]},
-                certificates=params["certificates"], manifest_path=params["path"])
+                certificates=params["certificates"], manifest_path=params["path"],
+                accept_package_updates=params["accept_package_updates"],
+                package_state=integrity.PackageState(params["dpkg_admin_dir"], params["dpkg_log"]))
             if not module.check_mode:
                 cache.put(cache_key, result)
     except integrity.IntegrityError as exc:

@@ -81,7 +81,9 @@ def run_check(config, level):
         return integrity.verify(
             data, read_public_keys(config), level, reference_data=reference, workers=config.get("workers") or None,
             packages=config.get("packages", True), backup=full.get("backup"), certificates=full.get("certificates"),
-            manifest_path=manifest_path)
+            manifest_path=manifest_path, accept_package_updates=config.get("accept_package_updates", True),
+            package_state=integrity.PackageState(config.get("dpkg_admin_dir") or integrity.DPKG_ADMIN_DIR,
+                                                 config.get("dpkg_log") or integrity.DPKG_LOG))
     except integrity.UnsupportedVersionError as exc:
         return integrity.error_result(level, str(exc), path=manifest_path)
 
@@ -99,6 +101,8 @@ def write_metrics(config):
     last_run = textfile.Metric("prodready_integrity_last_run_timestamp_seconds", "When the last integrity check of a level finished.")
     checked = textfile.Metric("prodready_integrity_files_checked", "Entries checked by the last integrity check.")
     duration = textfile.Metric("prodready_integrity_duration_seconds", "Duration of the last integrity check.")
+    updates = textfile.Metric("prodready_integrity_package_updates",
+                              "Changes the last integrity check accepted as dpkg package updates (not violations).")
     for level in sorted(results):
         result = results[level]
         by_kind = result.get("counts", {}).get("by_kind", {})
@@ -107,7 +111,8 @@ def write_metrics(config):
         last_run.add(result.get("checked_at", 0), {"level": level})
         checked.add(result.get("files_checked", 0), {"level": level})
         duration.add(result.get("duration_seconds", 0), {"level": level})
-    metrics = [violations, last_run, checked, duration]
+        updates.add(len(result.get("package_updates") or []), {"level": level})
+    metrics = [violations, last_run, checked, duration, updates]
     try:
         baseline = os.stat(config["manifest"]).st_mtime
         metrics.append(textfile.Metric("prodready_integrity_baseline_timestamp_seconds",
@@ -215,15 +220,20 @@ def cmd_verify(args):
         if not args.no_metrics:
             write_metrics(config)
         sent = [] if args.no_notify else notify_once(config, result)
-    summary = "%s: %s, %d entries, %d hashed, %.2f s" % (
+    updates = result.get("package_updates") or []
+    summary = "%s: %s, %d entries, %d hashed, %.2f s%s" % (
         level, "clean" if result["ok"] else "%d violation(s)" % len(result["violations"]),
-        result["files_checked"], result["files_hashed"], result["duration_seconds"])
+        result["files_checked"], result["files_hashed"], result["duration_seconds"],
+        ", %d package update(s) accepted" % len(updates) if updates else "")
     if args.json:
         print(json.dumps(result, indent=1, sort_keys=True))
     else:
         print(summary + (" (notified: %s)" % ", ".join(sent) if sent else ""))
         for item in result["violations"][:100]:
             print("  %-11s %s (%s)" % (item["kind"].upper(), item["path"], ", ".join(item.get("reasons", []))))
+        for item in updates[:100]:
+            print("  %-11s %s (%s %s -> %s)" % (
+                "UPDATE", item["path"], item["package"], item["from_version"], item["to_version"]))
     return 0 if result["ok"] else 1
 
 
@@ -238,9 +248,10 @@ def cmd_status(args):
         with open(path) as handle:
             result = json.load(handle)
         age = time.time() - result.get("checked_at", 0)
-        print("%-13s %-14s %6d entries  %.2f s  %d s ago" % (
+        print("%-13s %-14s %6d entries  %.2f s  %d s ago%s" % (
             level, "clean" if result["ok"] else "%d violations" % len(result["violations"]),
-            result.get("files_checked", 0), result.get("duration_seconds", 0), age))
+            result.get("files_checked", 0), result.get("duration_seconds", 0), age,
+            "  (%d package updates)" % len(result["package_updates"]) if result.get("package_updates") else ""))
     if not found:
         print("no check has run yet")
     return 0

@@ -1,3 +1,4 @@
+import hashlib
 import os
 import time
 
@@ -159,3 +160,55 @@ def test_verify_cache_ttl(tmp_path, tree):
     assert cached.result["cached"] and cached.result["ok"]
     fresh = run(integrity_verify, verify_args(tmp_path, cache_ttl=0))
     assert fresh.failed and fresh.result["counts"]["added"] == 1
+
+
+def fake_dpkg(tmp_path, tree, version, content, upgrade_from=None):
+    """A one-package dpkg database (status, list, md5sums) and log owning tree/bin/app."""
+    admin, log = tmp_path / "dpkg", tmp_path / "dpkg.log"
+    (admin / "info").mkdir(parents=True, exist_ok=True)
+    app = tree / "bin" / "app"
+    tmp = tree / "bin" / "app.dpkg-new"
+    tmp.write_bytes(content)
+    os.rename(str(tmp), str(app))
+    (admin / "status").write_text("Package: app\nStatus: install ok installed\nArchitecture: amd64\nVersion: %s\n" % version)
+    (admin / "info" / "app.list").write_text("/.\n%s\n%s\n" % (tree / "bin", app))
+    (admin / "info" / "app.md5sums").write_text("%s  %s\n" % (hashlib.md5(content).hexdigest(), str(app).lstrip("/")))
+    if upgrade_from:
+        with open(str(log), "a") as handle:
+            handle.write("2026-12-02 03:00:00 upgrade app:amd64 %s %s\n" % (upgrade_from, version))
+    return {"dpkg_admin_dir": str(admin), "dpkg_log": str(log)}
+
+
+def test_package_update_accepted_by_verify_and_re_signed_by_baseline(tmp_path, tree):
+    dpkg = fake_dpkg(tmp_path, tree, "1.0-1", b"\x7fELF app 1.0")
+    created = run(integrity_baseline, baseline_args(tmp_path, tree, **dpkg))
+    assert created.result["action"] == "created"
+    dpkg = fake_dpkg(tmp_path, tree, "1.0-2", b"\x7fELF app 1.0 with the security fix", upgrade_from="1.0-1")
+    out = run(integrity_verify, verify_args(tmp_path, level="standard", **dpkg))
+    assert not out.failed and out.result["ok"] and out.result["counts"]["package_updates"] == 1
+    assert out.result["package_updates"][0]["to_version"] == "1.0-2"
+    strict = run(integrity_verify, verify_args(tmp_path, level="standard", accept_package_updates=False, **dpkg))
+    assert strict.failed and strict.result["violations"][0]["kind"] == "content"
+    # The role's normal run: without accept_package_updates the baseline is kept, with it re-signed.
+    kept = run(integrity_baseline, baseline_args(tmp_path, tree, **dpkg))
+    assert kept.result["action"] == "kept" and not kept.result["changed"]
+    updated = run(integrity_baseline, baseline_args(tmp_path, tree, accept_package_updates=True, **dpkg), diff=True)
+    assert updated.result["action"] == "updated" and updated.result["changed"]
+    assert [u["path"] for u in updated.result["package_updates"]] == [str(tree / "bin" / "app")]
+    body = integrity.load_manifest((tmp_path / "state" / "baseline.json").read_bytes(), PUB)
+    assert body["packages"]["dpkg_owners"]["app"]["version"] == "1.0-2"
+    after = run(integrity_verify, verify_args(tmp_path, level="comprehensive", **dpkg))
+    assert after.result["ok"] and after.result["package_updates"] == []
+
+
+def test_baseline_not_re_signed_when_anything_else_changed(tmp_path, tree):
+    dpkg = fake_dpkg(tmp_path, tree, "1.0-1", b"app 1.0")
+    run(integrity_baseline, baseline_args(tmp_path, tree, **dpkg))
+    before = (tmp_path / "state" / "baseline.json").read_bytes()
+    dpkg = fake_dpkg(tmp_path, tree, "1.0-2", b"app 1.0-2", upgrade_from="1.0-1")
+    (tree / "app.conf").write_text("port=8081\n")
+    kept = run(integrity_baseline, baseline_args(tmp_path, tree, accept_package_updates=True, **dpkg))
+    assert kept.result["action"] == "kept" and not kept.result["changed"]
+    assert [o["path"] for o in kept.result["not_package_updates"]] == [str(tree / "app.conf")]
+    assert len(kept.result["package_updates"]) == 1
+    assert (tmp_path / "state" / "baseline.json").read_bytes() == before
