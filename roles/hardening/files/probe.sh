@@ -15,4 +15,20 @@ printf '"chrony": %s, "ntpsec": %s, "ntp": %s, "openntpd": %s, "pam_securetty": 
   "$(installed chrony)" "$(installed ntpsec)" "$(installed ntp)" "$(installed openntpd)" "$securetty"
 # A fresh image may ship without package lists, with a recent mtime that fools cache_valid_time.
 apt_lists=$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' 2>/dev/null | wc -l)
-printf '"apt_lists": %s, "systemd_detect_virt": "%s"}\n' "$apt_lists" "$(systemd-detect-virt 2>/dev/null || true)"
+printf '"apt_lists": %s, "systemd_detect_virt": "%s", ' "$apt_lists" "$(systemd-detect-virt 2>/dev/null || true)"
+# Installed packages (names never need JSON escaping): apt runs only when one is missing.
+printf '"installed": [%s], ' "$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' 2>/dev/null |
+  awk '$1 == "ii" { printf "%s\"%s\"", sep, $2; sep = "," }')"
+# The files the role edits line by line: their lines let those tasks skip when already right.
+# Python for the JSON escaping (Ansible needs it on the host anyway); null for a missing file.
+printf '"lines": %s}\n' "$(python3 -c '
+import json, sys
+lines = {}
+for path in sys.argv[1:]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines[path] = handle.read().splitlines()
+    except OSError:
+        lines[path] = None
+print(json.dumps(lines))
+' /etc/login.defs /etc/audit/auditd.conf /etc/pam.d/su /etc/pam.d/login /etc/ssh/sshd_config)"
