@@ -54,9 +54,10 @@ options:
         type: str
       mode:
         description:
-          - Octal mode as a string, for example V("0640"). Defaults to V("0644") for files and
-            V("0755") for directories; an existing item keeps nothing else.
-        type: str
+          - Octal mode, quoted, for example V("0640"). An unquoted V(0640) reaches the module as
+            the integer 416 and is read as that mode, as M(ansible.builtin.file) does. Defaults
+            to V("0644") for files and V("0755") for directories.
+        type: raw
       owner:
         description: Owner name (or numeric id). Defaults to root.
         type: str
@@ -137,12 +138,21 @@ class ItemError(Exception):
     """An item that cannot be applied: bad mode, unknown owner, failed validation."""
 
 
-def parse_mode(text, default):
-    value = default if text in (None, "") else text
-    try:
-        mode = int(str(value), 8)
-    except ValueError:
+def parse_mode(value, default):
+    """Octal text ("0640") or, as ansible.builtin.file reads it, an integer from unquoted YAML."""
+    if value in (None, ""):
+        value = default
+    if isinstance(value, bool):
         raise ItemError("mode %r is not an octal number such as '0640'" % (value,))
+    if isinstance(value, int):
+        # An unquoted 0644 in YAML arrives as the integer 420, which is the mode already
+        # (reading "420" as octal would give 0420).
+        mode = value
+    else:
+        try:
+            mode = int(str(value), 8)
+        except ValueError:
+            raise ItemError("mode %r is not an octal number such as '0640'" % (value,))
     if mode < 0 or mode > 0o7777:
         raise ItemError("mode %r is out of range" % (value,))
     return mode
@@ -353,7 +363,7 @@ def main():
                 path=dict(type="path", required=True),
                 state=dict(type="str", choices=["file", "directory", "absent"], default="file"),
                 content=dict(type="str"),
-                mode=dict(type="str"),
+                mode=dict(type="raw"),
                 owner=dict(type="str", default="root"),
                 group=dict(type="str", default="root"),
                 validate=dict(type="str"),

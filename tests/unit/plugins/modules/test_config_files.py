@@ -121,7 +121,14 @@ def test_absent_removes_files_and_empty_directories(tmp_path):
     assert apply(items)[0] == []
 
 
+def test_an_unquoted_yaml_mode_is_the_mode_itself(tmp_path):
+    path = tmp_path / "f"
+    apply([item(path, content="x", mode=0o640)])  # YAML 1.1 reads unquoted 0640 as 416
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+
+
 @pytest.mark.parametrize("bad, message", [
+    (dict(mode=True), "octal"),
     (dict(mode="rw-r--r--"), "octal"),
     (dict(mode="17777"), "out of range"),
     (dict(owner="no-such-user-prodready"), "does not exist"),
