@@ -66,6 +66,14 @@ options:
         description: Group name (or numeric id). Defaults to root.
         type: str
         default: root
+      manage_ownership:
+        description:
+          - V(false) leaves owner and group alone (O(files[].owner) and O(files[].group) are
+            ignored), like M(ansible.builtin.copy) without C(owner) and C(group). For files the
+            module writes as an unprivileged user, for example reports on the controller; a new or
+            rewritten file then belongs to that user.
+        type: bool
+        default: true
       validate:
         description:
           - Command that checks the new file before it replaces the destination; C(%s) is the
@@ -93,6 +101,20 @@ EXAMPLES = r"""
       - path: /etc/issue.net
         content: "Authorised access only.\n"
   notify: Reload sshd
+
+- name: Write a report on the controller as the controller's user (ownership unmanaged)
+  prodready.platform.config_files:
+    files:
+      - path: /srv/reports
+        state: directory
+        mode: "0750"
+        manage_ownership: false
+      - path: /srv/reports/host1.json
+        content: "{{ report | to_nice_json }}"
+        mode: "0640"
+        manage_ownership: false
+  delegate_to: localhost
+  become: false
 """
 
 RETURN = r"""
@@ -158,7 +180,14 @@ def parse_mode(value, default):
     return mode
 
 
+# Owner and group of an item with manage_ownership=false: -1 tells chown to leave that id alone,
+# and the comparison skips it.
+UNMANAGED = -1
+
+
 def resolve_uid(name):
+    if name is None:
+        return UNMANAGED
     if str(name).isdigit():
         return int(name)
     try:
@@ -168,6 +197,8 @@ def resolve_uid(name):
 
 
 def resolve_gid(name):
+    if name is None:
+        return UNMANAGED
     if str(name).isdigit():
         return int(name)
     try:
@@ -194,9 +225,9 @@ def _attribute_reasons(st, mode, uid, gid):
     reasons = []
     if stat.S_IMODE(st.st_mode) != mode:
         reasons.append("mode")
-    if st.st_uid != uid:
+    if uid != UNMANAGED and st.st_uid != uid:
         reasons.append("owner")
-    if st.st_gid != gid:
+    if gid != UNMANAGED and st.st_gid != gid:
         reasons.append("group")
     return reasons
 
@@ -215,13 +246,31 @@ def _attribute_text(st):
     return "mode %04o, owner %d, group %d\n" % (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
 
 
+def _wanted_text(mode, uid, gid, st=None):
+    """The wanted attributes; an unmanaged id shows what the item has (or 'unmanaged' when new)."""
+    def show(wanted, current):
+        if wanted != UNMANAGED:
+            return "%d" % wanted
+        return "unmanaged" if current is None else "%d" % current
+    return "mode %04o, owner %s, group %s\n" % (
+        mode, show(uid, st.st_uid if st else None), show(gid, st.st_gid if st else None))
+
+
+def _owner_params(item):
+    """owner/group to resolve: None for both when ownership is unmanaged, root when not given."""
+    if item.get("manage_ownership") is False:
+        return None, None
+    return item.get("owner") or "root", item.get("group") or "root"
+
+
 def plan_file(item):
     """What writing one file would change: (reasons, before bytes or None, lstat or None)."""
     path = item["path"]
     st = _lstat(path)
     new = to_bytes(item["content"], errors="surrogate_or_strict")
     mode = parse_mode(item.get("mode"), "0644")
-    uid, gid = resolve_uid(item.get("owner") or "root"), resolve_gid(item.get("group") or "root")
+    owner, group = _owner_params(item)
+    uid, gid = resolve_uid(owner), resolve_gid(group)
     if st is None:
         return ["created"], None, st, new, mode, uid, gid
     if not stat.S_ISREG(st.st_mode):
@@ -272,7 +321,7 @@ def apply_file(item, check_mode, run_command):
         diff["after"] = _text_for_diff(new, item.get("secret"))
     else:
         diff["before"] = _attribute_text(st)
-        diff["after"] = "mode %04o, owner %d, group %d\n" % (mode, uid, gid)
+        diff["after"] = _wanted_text(mode, uid, gid, st)
     if check_mode:
         return reasons, diff
     if "created" in reasons or "content" in reasons:
@@ -287,7 +336,8 @@ def apply_file(item, check_mode, run_command):
 def apply_directory(item, check_mode):
     path = item["path"]
     mode = parse_mode(item.get("mode"), "0755")
-    uid, gid = resolve_uid(item.get("owner") or "root"), resolve_gid(item.get("group") or "root")
+    owner, group = _owner_params(item)
+    uid, gid = resolve_uid(owner), resolve_gid(group)
     st = _lstat(path)
     if st is not None and not stat.S_ISDIR(st.st_mode):
         raise ItemError("%s exists and is not a directory" % path)
@@ -295,14 +345,23 @@ def apply_directory(item, check_mode):
     if not reasons:
         return reasons, None
     diff = {"before_header": path, "after_header": path, "before": _attribute_text(st) if st else "(absent)\n",
-            "after": "directory, mode %04o, owner %d, group %d\n" % (mode, uid, gid)}
+            "after": "directory, " + _wanted_text(mode, uid, gid, st)}
     if check_mode:
         return reasons, diff
     if st is None:
+        # Tolerates a concurrent creator (the same item run for several hosts on the controller).
         parent = os.path.dirname(path.rstrip("/"))
         if parent and not os.path.isdir(parent):
-            os.makedirs(parent, 0o755)
-        os.mkdir(path, mode)
+            try:
+                os.makedirs(parent, 0o755)
+            except OSError as exc:
+                if exc.errno != errno.EEXIST or not os.path.isdir(parent):
+                    raise
+        try:
+            os.mkdir(path, mode)
+        except OSError as exc:
+            if exc.errno != errno.EEXIST or not os.path.isdir(path):
+                raise
     os.chown(path, uid, gid)
     os.chmod(path, mode)  # after chown (which clears setgid) and independent of the umask
     return reasons, diff
@@ -368,6 +427,7 @@ def main():
                 group=dict(type="str", default="root"),
                 validate=dict(type="str"),
                 secret=dict(type="bool", default=False),
+                manage_ownership=dict(type="bool", default=True),
             )),
         ),
         supports_check_mode=True,

@@ -1,3 +1,4 @@
+import errno
 import os
 import stat
 import subprocess
@@ -160,3 +161,78 @@ def test_any_text_round_trips_and_converges(tmp_path_factory, content, mode):
     assert path.read_bytes() == content.encode("utf-8", "surrogateescape")
     assert stat.S_IMODE(os.stat(path).st_mode) == int(mode, 8)
     assert apply([item(path, content=content, mode=mode)])[0] == []
+
+
+def test_unmanaged_ownership_never_compares_or_changes_owner(tmp_path, monkeypatch):
+    # Root would pass any chown: record the calls instead, and pretend the file has foreign ids.
+    path = tmp_path / "report.json"
+    path.write_text("{}\n")
+    os.chmod(path, 0o640)
+    foreign_uid, foreign_gid = os.getuid() + 4242, os.getgid() + 4242
+    real_lstat = os.lstat
+
+    def lstat(p, *args, **kwargs):
+        result = real_lstat(p, *args, **kwargs)
+        if str(p) != str(path):
+            return result
+        fields = list(result)
+        fields[stat.ST_UID], fields[stat.ST_GID] = foreign_uid, foreign_gid
+        return os.stat_result(fields)
+
+    chowns = []
+    monkeypatch.setattr(config_files.os, "lstat", lstat)
+    monkeypatch.setattr(config_files.os, "chown", lambda p, u, g: chowns.append((str(p), u, g)))
+    unmanaged = item(path, content="{}\n", mode="0640", owner="root", group="root", manage_ownership=False)
+    assert apply([unmanaged])[0] == []
+    # A mode change fixes the mode only: chown gets -1 (leave alone) for both ids.
+    changed, results, diffs = apply([dict(unmanaged, mode="0600")])
+    assert results[0]["reasons"] == ["mode"]
+    assert chowns == [(str(path), -1, -1)]
+    assert diffs[0]["after"] == "mode 0600, owner %d, group %d\n" % (foreign_uid, foreign_gid)
+    # The same file with managed ownership (this user's ids) reports owner and group.
+    managed = dict(unmanaged, mode="0600", manage_ownership=True, owner=ME, group=MY_GROUP)
+    assert apply([managed], check_mode=True)[1][0]["reasons"] == ["owner", "group"]
+
+
+def test_unmanaged_ownership_creates_as_the_running_user(tmp_path):
+    reports = tmp_path / "reports"
+    items = [item(reports, state="directory", mode="0750", manage_ownership=False),
+             item(reports / "host.json", content="{}\n", mode="0640", manage_ownership=False)]
+    changed, results, diffs = apply(items)
+    assert changed == [str(reports), str(reports / "host.json")]
+    for p in (reports, reports / "host.json"):
+        assert (os.stat(p).st_uid, os.stat(p).st_gid) == (os.getuid(), os.getgid())
+    assert "owner unmanaged" in diffs[0]["after"]
+    assert apply(items)[0] == []
+
+
+def test_directory_created_concurrently_is_not_an_error(tmp_path, monkeypatch):
+    # Several hosts' runs on the controller create the same report directory at the same time.
+    target = tmp_path / "parent" / "reports"
+    real_mkdir, real_makedirs = os.mkdir, os.makedirs
+
+    def racing_makedirs(p, mode=0o777, *args, **kwargs):
+        real_makedirs(p, mode)
+        raise OSError(errno.EEXIST, "File exists", p)
+
+    def racing_mkdir(p, mode=0o777, *args, **kwargs):
+        real_mkdir(p, mode)
+        raise OSError(errno.EEXIST, "File exists", p)
+
+    monkeypatch.setattr(config_files.os, "makedirs", racing_makedirs)
+    monkeypatch.setattr(config_files.os, "mkdir", racing_mkdir)
+    changed = apply([item(target, state="directory", mode="0750")])[0]
+    assert changed == [str(target)]
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o750
+
+
+def test_an_existing_file_where_a_new_directory_goes_still_fails(tmp_path, monkeypatch):
+    target = tmp_path / "reports"
+
+    def mkdir_loses_to_a_file(p, mode=0o777, *args, **kwargs):
+        (tmp_path / "reports").write_text("not a directory")
+        raise OSError(errno.EEXIST, "File exists", p)
+
+    monkeypatch.setattr(config_files.os, "mkdir", mkdir_loses_to_a_file)
+    with pytest.raises(OSError):
+        apply([item(target, state="directory")])
