@@ -136,13 +136,15 @@ roles_recap() {
   awk '/ROLES RECAP/ {on=1; next} on && /^[^ =~].*-+ +[0-9.]+s$/ {print "    " $0}' "$1"
 }
 
+# (awk, not head: head closes the pipe early and, with pipefail and set -e, the SIGPIPE of sort
+# ended the whole script after the 3-host run.)
 # The slowest tasks of a run: profile_roles stamps every task banner with the previous task's
 # duration, "(0:00:01.234)"; loop tasks count once with all their items.
 slowest_tasks() {  # log, how many
   awk '/^(TASK|RUNNING HANDLER) \[/ {cur = $0; sub(/ \*+ *$/, "", cur)}
        /\(0:[0-9][0-9]:[0-9.]+\)/ {match($0, /\(0:[0-9][0-9]:[0-9.]+\)/); split(substr($0, RSTART + 1, RLENGTH - 2), d, ":")
                                   if (prev != "") printf "%8.2fs  %s\n", d[2] * 60 + d[3], prev; prev = cur}' "$1" |
-    sort -rn | head -n "$2" | sed 's/^/  /'
+    sort -rn | awk -v n="$2" 'NR <= n { print "  " $0 }'
 }
 
 # One timed ansible-playbook run; prints a BENCH line and returns the log path in $RUN_LOG.
