@@ -185,26 +185,14 @@ def parse_mode(value, default):
 UNMANAGED = -1
 
 
-def resolve_uid(name):
-    if name is None:
-        return UNMANAGED
+def _resolve_id(name, lookup, field, what):
+    """Numeric id of a user or group name (digits are taken as the id)."""
     if str(name).isdigit():
         return int(name)
     try:
-        return pwd.getpwnam(name).pw_uid
+        return getattr(lookup(name), field)
     except KeyError:
-        raise ItemError("user %r does not exist" % (name,))
-
-
-def resolve_gid(name):
-    if name is None:
-        return UNMANAGED
-    if str(name).isdigit():
-        return int(name)
-    try:
-        return grp.getgrnam(name).gr_gid
-    except KeyError:
-        raise ItemError("group %r does not exist" % (name,))
+        raise ItemError("%s %r does not exist" % (what, name))
 
 
 def _lstat(path):
@@ -256,11 +244,13 @@ def _wanted_text(mode, uid, gid, st=None):
         mode, show(uid, st.st_uid if st else None), show(gid, st.st_gid if st else None))
 
 
-def _owner_params(item):
-    """owner/group to resolve: None for both when ownership is unmanaged, root when not given."""
+def wanted_attributes(item, default_mode):
+    """(mode, uid, gid) an item asks for; ids are UNMANAGED when ownership is unmanaged."""
+    mode = parse_mode(item.get("mode"), default_mode)
     if item.get("manage_ownership") is False:
-        return None, None
-    return item.get("owner") or "root", item.get("group") or "root"
+        return mode, UNMANAGED, UNMANAGED
+    return (mode, _resolve_id(item.get("owner") or "root", pwd.getpwnam, "pw_uid", "user"),
+            _resolve_id(item.get("group") or "root", grp.getgrnam, "gr_gid", "group"))
 
 
 def plan_file(item):
@@ -268,9 +258,7 @@ def plan_file(item):
     path = item["path"]
     st = _lstat(path)
     new = to_bytes(item["content"], errors="surrogate_or_strict")
-    mode = parse_mode(item.get("mode"), "0644")
-    owner, group = _owner_params(item)
-    uid, gid = resolve_uid(owner), resolve_gid(group)
+    mode, uid, gid = wanted_attributes(item, "0644")
     if st is None:
         return ["created"], None, st, new, mode, uid, gid
     if not stat.S_ISREG(st.st_mode):
@@ -335,9 +323,7 @@ def apply_file(item, check_mode, run_command):
 
 def apply_directory(item, check_mode):
     path = item["path"]
-    mode = parse_mode(item.get("mode"), "0755")
-    owner, group = _owner_params(item)
-    uid, gid = resolve_uid(owner), resolve_gid(group)
+    mode, uid, gid = wanted_attributes(item, "0755")
     st = _lstat(path)
     if st is not None and not stat.S_ISDIR(st.st_mode):
         raise ItemError("%s exists and is not a directory" % path)
