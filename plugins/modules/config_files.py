@@ -152,32 +152,9 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible_collections.prodready.platform.plugins.module_utils.config_files import ItemError, parse_mode
 
 DIFF_LIMIT = 256 * 1024  # diffs of larger files show only the change of size
-
-
-class ItemError(Exception):
-    """An item that cannot be applied: bad mode, unknown owner, failed validation."""
-
-
-def parse_mode(value, default):
-    """Octal text ("0640") or, as ansible.builtin.file reads it, an integer from unquoted YAML."""
-    if value in (None, ""):
-        value = default
-    if isinstance(value, bool):
-        raise ItemError("mode %r is not an octal number such as '0640'" % (value,))
-    if isinstance(value, int):
-        # An unquoted 0644 in YAML arrives as the integer 420, which is the mode already
-        # (reading "420" as octal would give 0420).
-        mode = value
-    else:
-        try:
-            mode = int(str(value), 8)
-        except ValueError:
-            raise ItemError("mode %r is not an octal number such as '0640'" % (value,))
-    if mode < 0 or mode > 0o7777:
-        raise ItemError("mode %r is out of range" % (value,))
-    return mode
 
 
 # Owner and group of an item with manage_ownership=false: -1 tells chown to leave that id alone,

@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The filter must agree with the module: pending on the controller <=> the module would change it."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import grp
+import os
+import pwd
+import subprocess
+import tempfile
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.prodready.platform.plugins.filter.config_files import FilterModule, config_files_pending
+from ansible_collections.prodready.platform.plugins.module_utils.config_files import (
+    content_sha1,
+    item_differences,
+    observe,
+)
+from ansible_collections.prodready.platform.plugins.modules import config_files
+
+ME = pwd.getpwuid(os.getuid()).pw_name
+MY_GROUP = grp.getgrgid(os.getgid()).gr_name
+
+
+def run_command(argv):
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def module_item(**kw):
+    base = dict(state="file", content=None, mode=None, owner=ME, group=MY_GROUP, validate=None, secret=False)
+    base.update(kw)
+    return base
+
+
+def observed(items):
+    return {i["path"]: observe(i["path"]) for i in items}
+
+
+def test_converged_items_are_not_pending(tmp_path):
+    items = [module_item(path=str(tmp_path / "d"), state="directory", mode="0750"),
+             module_item(path=str(tmp_path / "d" / "a.conf"), content="a = 1\n", mode="0640"),
+             module_item(path=str(tmp_path / "gone"), state="absent")]
+    assert config_files_pending(items, observed(items)) == [str(tmp_path / "d"), str(tmp_path / "d" / "a.conf")]
+    config_files.run(items, False, run_command)
+    assert config_files_pending(items, observed(items)) == []
+
+
+def test_each_difference_is_reported(tmp_path):
+    path = tmp_path / "a.conf"
+    path.write_text("old\n")
+    os.chmod(path, 0o644)
+    state = observe(str(path))
+    assert state["type"] == "file" and state["mode"] == "0644" and state["sha1"] == content_sha1("old\n")
+    base = dict(path=str(path), content="old\n", owner=ME, group=MY_GROUP)
+    assert item_differences(base, state) == []
+    assert item_differences(dict(base, content="new\n"), state) == ["content"]
+    assert item_differences(dict(base, mode="0600"), state) == ["mode"]
+    assert item_differences(dict(base, mode=0o644), state) == []  # unquoted YAML mode
+    assert item_differences(dict(base, owner="nobody-such"), state) == ["owner"]
+    assert item_differences(dict(base, owner=str(os.getuid())), state) == []
+    assert item_differences(dict(base, group="nobody-such", manage_ownership=False), state) == []
+    assert item_differences(dict(base, state="directory"), state) == ["type"]
+    assert item_differences(dict(base, state="absent"), state) == ["present"]
+    assert item_differences(base, None) == ["unknown"]
+    assert item_differences(base, {"type": "absent"}) == ["created"]
+    assert item_differences(dict(base, mode="bad"), state) == ["mode"]
+
+
+def test_symlink_is_other_and_missing_parent_is_absent(tmp_path):
+    os.symlink("/etc/hostname", tmp_path / "link")
+    assert observe(str(tmp_path / "link"))["type"] == "other"
+    assert observe(str(tmp_path / "no" / "such"))["type"] == "absent"
+
+
+def test_bad_input():
+    with pytest.raises(AnsibleFilterError):
+        config_files_pending([{"path": "/a"}], ["not", "a", "dict"])
+    with pytest.raises(AnsibleFilterError):
+        config_files_pending({"path": "/a"}, {})
+    with pytest.raises(AnsibleFilterError):
+        config_files_pending([{"content": "x"}], {})
+    assert FilterModule().filters() == {"config_files_pending": config_files_pending}
+
+
+_mode = st.sampled_from(["0600", "0640", "0644", "0750", "0755", None, 0o644])
+_start = st.sampled_from(["none", "file", "directory"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(start=_start, start_content=st.text(max_size=40), start_mode=st.sampled_from([0o600, 0o644, 0o755]),
+       state=st.sampled_from(["file", "directory", "absent"]), content=st.text(max_size=40), mode=_mode)
+def test_filter_agrees_with_the_module_check_mode(start, start_content, start_mode, state, content, mode):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "x")
+        if start == "file":
+            with open(path, "w", encoding="utf-8", errors="surrogateescape") as handle:
+                handle.write(start_content)
+            os.chmod(path, start_mode)
+        elif start == "directory":
+            os.mkdir(path, start_mode)
+        item = module_item(path=path, state=state, content=content if state == "file" else None, mode=mode)
+        pending = config_files_pending([item], observed([item]))
+        try:
+            changed, _results, _diffs = config_files.run([item], True, run_command)
+        except config_files.ItemError:
+            # The module refuses (a directory where a file is wanted, a non-empty directory to remove):
+            # the filter must then say "pending" so the module runs and reports the error.
+            assert pending == [path]
+            return
+        assert pending == changed
