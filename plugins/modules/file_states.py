@@ -13,9 +13,9 @@ module: file_states
 short_description: Read type, mode, ownership and content digest of many paths in one module run
 version_added: "1.1.0"
 description:
-  - Reads, for each path, what M(prodready.platform.config_files) compares: the type (C(file),
+  - "Reads, for each path, what M(prodready.platform.config_files) compares: the type (C(file),
     C(directory), C(absent) or C(other); symlinks are not followed), the mode, the owner and group
-    (ids and names) and, for regular files, the SHA-1 of the content. Never changes anything.
+    (ids and names) and, for regular files, the SHA-1 of the content. Never changes anything."
   - A role reads all the paths its file sets write with one run of this module, then runs each
     config_files task only when P(prodready.platform.config_files_pending#filter) finds an item that
     differs; on a converged host the file sets cost this one module run.

@@ -43,7 +43,7 @@ def written_paths(role):
 ROLES = list(roles_with_file_states())
 
 
-@pytest.mark.parametrize("role,listed", ROLES, ids=[r for r, _ in ROLES])
+@pytest.mark.parametrize("role,listed", ROLES, ids=[role for role, _paths in ROLES])
 def test_every_written_path_is_read(role, listed):
     written = written_paths(role)
     assert written, "no config_files paths found in %s: the test's parser is out of date" % role
