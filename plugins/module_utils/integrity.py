@@ -424,13 +424,15 @@ def dpkg_verify(timeout=600):
     return result
 
 
-def scan_system(system_paths=None, workers=None):
-    """Scan and hash the unit-file and sudoers locations: ``{group: {path: entry}}``."""
+def scan_system(system_paths=None, workers=None, hashes=True):
+    """Scan and hash the unit-file and sudoers locations: ``{group: {path: entry}}``
+    (``hashes=False``: metadata only)."""
     groups = DEFAULT_SYSTEM_PATHS if system_paths is None else system_paths
     out = {}
     for group in sorted(groups):
         roots = [p for p in groups[group] if p]
-        out[group] = add_hashes(walk(roots, missing_ok=True), workers) if roots else {}
+        entries = walk(roots, missing_ok=True) if roots else {}
+        out[group] = add_hashes(entries, workers) if hashes and entries else entries
     return out
 
 
@@ -1224,6 +1226,103 @@ def same_state(old_body, new_body):
     time and host name do not count)."""
     keys = ("config", "entries", "system", "packages")
     return all(old_body.get(k) == new_body.get(k) for k in keys)
+
+
+# --------------------------------------------------------------------------------------
+# Confirmation record: the integrity_baseline module's fast path on a converged host
+# --------------------------------------------------------------------------------------
+#
+# A full run of integrity_baseline hashes every scanned file, runs `dpkg --verify` and reads the
+# off-host copy: seconds to minutes, only to find on a converged host that nothing changed. After
+# such a run found the baseline current (or wrote it) and the off-host copy holding the same body,
+# the module writes a record of it, signed with the baseline key, bound to the manifest file's
+# inode and ctime, the options, the dpkg database and the off-host location. A later run trusts
+# the record only when all of those are still the same and a metadata walk of the scanned and
+# system paths (lstat, no hashing) matches the baseline exactly; otherwise it runs in full.
+#
+# What the fast path does not redo, and why that keeps the module's guarantees:
+# - Hashing: a content change also changes size, mtime or ctime (ctime cannot be set back without
+#   moving the clock), the same rule the monitor's standard level relies on; the comprehensive
+#   level rehashes everything on its schedule.
+# - The off-host read: the local manifest cannot change without a new inode or ctime, which voids
+#   the record (an attacker cannot sign a new one without the controller's key), so a rebaseline
+#   or a restored older manifest on the host still meets the off-host comparison on the next run.
+#   A change made to the off-host object itself is no longer noticed by a converged run: the
+#   monitor's full level, the rebaseline playbook and any full run still compare it.
+# - `dpkg --verify`: package installs and upgrades change the dpkg status file, which voids the
+#   record (so package updates are still re-signed); an edited package file outside the scanned
+#   paths is reported by the monitor's comprehensive level, no longer by the role's drift message.
+
+CONFIRMATION_FORMAT = "prodready-integrity-confirmation"
+
+
+def confirmation_path(manifest_path):
+    """Where integrity_baseline keeps the confirmation record of ``manifest_path``."""
+    return manifest_path + ".confirmed"
+
+
+def file_identity(path):
+    """The inode, ctime and size of a file: any rewrite, restore or chmod changes them."""
+    st = os.lstat(path)
+    return {"inode": st.st_ino, "ctime_ns": st.st_ctime_ns, "size": st.st_size}
+
+
+def dpkg_status_digest(admin_dir=DPKG_ADMIN_DIR):
+    """sha256 of dpkg's status file (every install, upgrade and removal rewrites it), or None."""
+    try:
+        digest = hashlib.sha256()
+        with open(os.path.join(admin_dir, "status"), "rb") as handle:
+            for chunk in iter(lambda: handle.read(READ_CHUNK), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+    except OSError:
+        return None
+
+
+def sign_record(record, private_key):
+    """A small signed JSON document: a header line (key id, signature) and the record line."""
+    body = canonical_json(record)
+    header = {"format": CONFIRMATION_FORMAT, "key_id": key_id(private_key),
+              "signature": base64.b64encode(private_key.sign(body)).decode("ascii")}
+    return canonical_json(header) + b"\n" + body + b"\n"
+
+
+def load_record(data, private_key):
+    """The record ``sign_record`` wrote, or None when it is malformed or not signed by this key."""
+    InvalidSignature = _crypto()[2]
+    try:
+        header_bytes, body, rest = data.split(b"\n")
+        header = json.loads(header_bytes.decode("ascii"))
+        if rest or header.get("format") != CONFIRMATION_FORMAT or header.get("key_id") != key_id(private_key):
+            return None
+        private_key.public_key().verify(base64.b64decode(header["signature"], validate=True), body)
+        record = json.loads(body.decode("ascii"))
+    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, InvalidSignature):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def metadata_only(entries):
+    """Entries without what only hashing fills in."""
+    return dict((path, dict((k, v) for k, v in entry.items() if k not in ("sha256", "error")))
+                for path, entry in entries.items())
+
+
+def tree_metadata_unchanged(body, paths, rules, system_paths=None):
+    """True when an lstat walk of ``paths`` (and the system paths the body recorded) finds
+    exactly the entries of the baseline ``body``: same paths, types, sizes, modes, owners,
+    times, inodes and link targets."""
+    try:
+        if metadata_only(walk(paths, rules)) != metadata_only(body.get("entries", {})):
+            return False
+        recorded = body.get("system", {})
+        if not recorded:
+            return system_paths == {}
+        current = scan_system(system_paths, hashes=False)
+    except IntegrityError:
+        return False
+    return sorted(current) == sorted(recorded) and all(
+        metadata_only(current[group]) == metadata_only(recorded[group]) for group in current)
 
 
 # --------------------------------------------------------------------------------------

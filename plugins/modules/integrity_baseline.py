@@ -23,6 +23,13 @@ description:
     package updates, so accepted updates do not pile up; any other difference keeps it.
   - Optionally uploads the signed manifest to S3 (O(offhost)) with Object Lock retention when
     the bucket supports it, so a later rebaseline on the host itself is detectable.
+  - After a run that found the baseline current (or wrote it) and the off-host copy holding the
+    same body, writes a confirmation record next to the manifest (signed with the same key, bound
+    to the manifest file's inode and ctime, the options, the dpkg status file and the off-host
+    location). With O(trust_confirmation), a later run that finds all of these unchanged and a
+    metadata walk of the scanned and system paths identical to the baseline returns RV(action=unchanged)
+    without hashing, C(dpkg --verify) or reading the off-host copy (RV(confirmed=true)); anything
+    else runs in full. See the module_utils C(integrity) for what this trades.
 version_added: 1.0.0
 author: prodready.platform maintainers (@prodready)
 options:
@@ -98,6 +105,17 @@ options:
     description: File mode of the manifest.
     type: raw
     default: '0640'
+  trust_confirmation:
+    description:
+      - Use the confirmation record of an earlier full run when nothing it is bound to changed (see
+        the description). Not used with O(refresh=true). C(false) always hashes, runs C(dpkg --verify)
+        and reads the off-host copy.
+      - The fast path does not notice a file whose content changed while its size, mtime and ctime
+        did not (the monitor's standard level makes the same assumption), an edited package file
+        outside O(paths) (the comprehensive level reports it), or a change to the off-host object
+        made by someone else (the full level, the rebaseline playbook and any full run compare it).
+    type: bool
+    default: true
 requirements:
   - cryptography (Ed25519 signatures)
   - boto3 (only with O(offhost))
@@ -182,9 +200,15 @@ not_package_updates:
   type: list
   elements: dict
 offhost:
-  description: What the upload did (bucket, key, object_lock, version_id), or that it was up to date.
+  description:
+    - What the upload did (bucket, key, object_lock, version_id), or that it was up to date
+      (with C(confirmed) when a confirmation record said so).
   returned: when offhost is set
   type: dict
+confirmed:
+  description: True when the run trusted the confirmation record instead of scanning in full.
+  returned: always
+  type: bool
 """
 
 import os
@@ -195,6 +219,61 @@ from ansible_collections.prodready.platform.plugins.module_utils import integrit
 
 def _diff_lines(items, prefix):
     return "".join("%s %s\n" % (prefix, item) for item in items)
+
+
+def confirmation_bindings(module, key, data):
+    """What a confirmation record is bound to, as read now (see module_utils integrity)."""
+    params = module.params
+    options = dict((name, params[name]) for name in (
+        "include", "exclude", "system_checks", "packages", "package_owners", "accept_package_updates",
+        "dpkg_admin_dir", "dpkg_log"))
+    options["paths"] = integrity.normalise_roots(params["paths"])
+    offhost = params["offhost"]
+    return {
+        "manifest_sha256": integrity.manifest_digest(data),
+        "manifest_file": integrity.file_identity(params["path"]),
+        "options": options,
+        "dpkg_status_sha256": integrity.dpkg_status_digest(params["dpkg_admin_dir"]),
+        "offhost": dict((name, offhost.get(name)) for name in ("endpoint_url", "bucket", "key")) if offhost else None,
+    }
+
+
+def confirmed_result(module, key, data, body, rules, system_paths):
+    """The result of a run that trusts the confirmation record, or None to run in full."""
+    params = module.params
+    try:
+        record = integrity.load_record(integrity.read_file(integrity.confirmation_path(params["path"])), key)
+        if record is None or record != confirmation_bindings(module, key, data):
+            return None
+        if integrity.manifest_header(data)["key_id"] != integrity.key_id(key):
+            return None
+    except (integrity.IntegrityError, OSError):
+        return None
+    if not integrity.tree_metadata_unchanged(body, params["paths"], rules, system_paths):
+        return None
+    result = dict(changed=False, path=params["path"], action="unchanged", key_id=integrity.key_id(key),
+                  entries=len(body["entries"]), added=[], removed=[], changed_entries=[], package_updates=[],
+                  not_package_updates=[], manifest_sha256=record["manifest_sha256"], confirmed=True)
+    if params["offhost"]:
+        result["offhost"] = {"bucket": params["offhost"]["bucket"], "key": params["offhost"]["key"],
+                             "up_to_date": True, "confirmed": True}
+    return result
+
+
+def record_confirmation(module, key, data):
+    """Write (or, with no data, remove) the confirmation record. A cache of this run's findings,
+    not a managed file: writing it does not count as a change."""
+    target = integrity.confirmation_path(module.params["path"])
+    try:
+        if data is None:
+            if os.path.lexists(target):
+                os.unlink(target)
+            return
+        record = integrity.sign_record(confirmation_bindings(module, key, data), key)
+        if not os.path.exists(target) or integrity.read_file(target) != record:
+            integrity.write_file_atomic(target, record, mode=0o600)
+    except (OSError, integrity.IntegrityError) as exc:
+        module.warn("cannot update the confirmation record %s (the next run scans in full): %s" % (target, exc))
 
 
 def run(module):
@@ -217,6 +296,10 @@ def run(module):
                                      "Refusing to overwrite it: check the key, or pass the old key as "
                                      "previous_public_key to rotate." % (path, integrity.key_id(key), exc))
         system_paths = None if params["system_checks"] else {}
+        if old_body is not None and params["trust_confirmation"] and not params["refresh"]:
+            confirmed = confirmed_result(module, key, old_data, old_body, rules, system_paths)
+            if confirmed:
+                module.exit_json(**confirmed)
         new_body = integrity.create_baseline(params["paths"], rules, None, system_paths=system_paths,
                                              packages=params["packages"], workers=params["workers"] or None,
                                              package_owners=params["package_owners"],
@@ -255,7 +338,7 @@ def run(module):
                   entries=len(new_body["entries"]),
                   added=[a["path"] for a in diff["added"]], removed=[r["path"] for r in diff["removed"]],
                   changed_entries=[{"path": c["path"], "reasons": c["reasons"]} for c in diff["changed"]],
-                  package_updates=updates, not_package_updates=others)
+                  package_updates=updates, not_package_updates=others, confirmed=False)
     data = old_data
     if write:
         if old_body is not None and action == "refreshed" and same:
@@ -282,6 +365,9 @@ def run(module):
 
     if params["offhost"]:
         options = params["offhost"]
+        missing = integrity.missing_library(offhost=True)
+        if missing:
+            module.fail_json(msg=missing_required_lib(missing), **result)
         try:
             remote = integrity.s3_get(options)
             remote_digest = integrity.manifest_digest(remote) if remote else None
@@ -308,6 +394,10 @@ def run(module):
                     result["offhost"] = integrity.s3_put(options, data)
                 except integrity.IntegrityError as exc:
                     module.fail_json(msg=str(exc), **result)
+    # Only a baseline that matches the tree (or was just written from it) and the off-host copy
+    # is confirmed; after "kept" the record goes, so every run reports the drift again.
+    if not module.check_mode:
+        record_confirmation(module, key, data if action != "kept" else None)
     module.exit_json(**result)
 
 
@@ -330,10 +420,13 @@ def main():
             workers=dict(type="int", default=0),
             mode=dict(type="raw", default="0640"),
             offhost=dict(type="dict", options=integrity.offhost_argument_spec(retention=True)),
+            trust_confirmation=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
-    missing = integrity.missing_library(offhost=bool(module.params["offhost"]))
+    # boto3 is checked when the off-host copy is read, not here: importing it costs more than
+    # a confirmed run takes.
+    missing = integrity.missing_library()
     if missing:
         module.fail_json(msg=missing_required_lib(missing))
     run(module)

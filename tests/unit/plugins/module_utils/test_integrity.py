@@ -416,3 +416,31 @@ def test_dpkg_verify_parser(monkeypatch):
 def test_keys_are_base64_of_32_bytes():
     assert len(base64.b64decode(KEY)) == 32 and len(base64.b64decode(PUB)) == 32
     assert len(integrity.key_id(integrity.load_public_key(PUB))) == 16
+
+
+def test_tree_metadata_unchanged_covers_the_system_groups(tmp_path):
+    root, units = tmp_path / "root", tmp_path / "units"
+    root.mkdir()
+    units.mkdir()
+    (root / "a").write_text("a")
+    (units / "x.service").write_text("[Unit]\n")
+    system_paths = {"units": [str(units)], "sudoers": [str(tmp_path / "absent")]}
+    body = integrity.create_baseline([str(root)], system_paths=system_paths, packages=False, package_owners=False)[0]
+    assert "sha256" in body["system"]["units"][str(units / "x.service")]
+    assert "sha256" not in integrity.scan_system(system_paths, hashes=False)["units"][str(units / "x.service")]
+    assert integrity.tree_metadata_unchanged(body, [str(root)], None, system_paths)
+    assert not integrity.tree_metadata_unchanged(body, [str(root)], None, {})  # system checks switched off
+    time.sleep(0.02)
+    (units / "y.service").write_text("[Unit]\n")
+    assert not integrity.tree_metadata_unchanged(body, [str(root)], None, system_paths)
+    assert not integrity.tree_metadata_unchanged(body, [str(tmp_path / "gone")], None, system_paths)
+
+
+def test_confirmation_record_round_trip_and_tampering():
+    key = integrity.load_private_key(integrity.generate_private_key_text())
+    data = integrity.sign_record({"manifest_sha256": "ab" * 32, "n": 1}, key)
+    assert integrity.load_record(data, key) == {"manifest_sha256": "ab" * 32, "n": 1}
+    assert integrity.load_record(data.replace(b'"n":1', b'"n":2'), key) is None
+    assert integrity.load_record(b"not a record", key) is None
+    assert integrity.load_record(data, integrity.load_private_key(integrity.generate_private_key_text())) is None
+    assert integrity.dpkg_status_digest("/nonexistent-dpkg-dir") is None

@@ -212,3 +212,141 @@ def test_baseline_not_re_signed_when_anything_else_changed(tmp_path, tree):
     assert [o["path"] for o in kept.result["not_package_updates"]] == [str(tree / "app.conf")]
     assert len(kept.result["package_updates"]) == 1
     assert (tmp_path / "state" / "baseline.json").read_bytes() == before
+
+
+# --- The confirmed fast path (module_utils integrity, "Confirmation record") ---------------------
+
+def no_full_scan(monkeypatch):
+    """Fail the test if the module hashes, runs dpkg --verify or reads the off-host copy."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("the confirmed run must not scan in full or read the off-host copy")
+    monkeypatch.setattr(integrity, "create_baseline", refuse)
+    monkeypatch.setattr(integrity, "s3_get", refuse)
+
+
+def fake_s3(monkeypatch):
+    """An in-memory off-host store; returns its dict (key -> bytes) and the list of reads."""
+    store, reads = {}, []
+
+    def s3_get(options):
+        reads.append(options["key"])
+        return store.get(options["key"])
+
+    def s3_put(options, data):
+        store[options["key"]] = data
+        return {"bucket": options["bucket"], "key": options["key"], "object_lock": False, "version_id": None}
+    monkeypatch.setattr(integrity, "s3_get", s3_get)
+    monkeypatch.setattr(integrity, "s3_put", s3_put)
+    monkeypatch.setattr(integrity, "missing_library", lambda offhost=False: None)
+    return store, reads
+
+
+def test_confirmed_run_skips_the_full_scan_and_says_so(tmp_path, tree, monkeypatch):
+    record = tmp_path / "state" / "baseline.json.confirmed"
+    created = run(integrity_baseline, baseline_args(tmp_path, tree))
+    assert created.result["action"] == "created" and not created.result["confirmed"]
+    assert record.exists() and oct(os.stat(str(record)).st_mode & 0o777) == "0o600"
+    no_full_scan(monkeypatch)
+    again = run(integrity_baseline, baseline_args(tmp_path, tree))
+    assert not again.failed and not again.result["changed"]
+    assert again.result["action"] == "unchanged" and again.result["confirmed"]
+    assert again.result["manifest_sha256"] == created.result["manifest_sha256"]
+    checked = run(integrity_baseline, baseline_args(tmp_path, tree), check=True)
+    assert checked.result["confirmed"] and not checked.result["changed"]
+
+
+def test_full_run_confirms_only_after_it_found_the_baseline_current(tmp_path, tree):
+    record = tmp_path / "state" / "baseline.json.confirmed"
+    run(integrity_baseline, baseline_args(tmp_path, tree), check=True)
+    assert not record.exists()  # check mode writes nothing
+    run(integrity_baseline, baseline_args(tmp_path, tree, trust_confirmation=False))
+    record.unlink()
+    full = run(integrity_baseline, baseline_args(tmp_path, tree))
+    assert full.result["action"] == "unchanged" and not full.result["confirmed"] and not full.result["changed"]
+    assert record.exists()  # a cache of the finding, not a change
+    time.sleep(0.02)
+    (tree / "new").write_text("x")
+    kept = run(integrity_baseline, baseline_args(tmp_path, tree))
+    assert kept.result["action"] == "kept" and kept.result["added"] == [str(tree / "new")]
+    assert not record.exists()  # the drift is reported by every run until it is resolved
+    (tree / "new").unlink()
+
+
+@pytest.mark.parametrize("drift", ["content", "chmod", "added", "removed", "symlink", "manifest", "record", "options",
+                                   "dpkg", "no_trust", "refresh"])
+def test_anything_the_record_is_bound_to_voids_it(tmp_path, tree, monkeypatch, drift):
+    (tree / "link").symlink_to("app.conf")
+    admin = tmp_path / "dpkg"
+    admin.mkdir()
+    (admin / "status").write_text("Package: base-files\nStatus: install ok installed\nVersion: 12\n")
+    args = baseline_args(tmp_path, tree, dpkg_admin_dir=str(admin))
+    run(integrity_baseline, args)
+    manifest = tmp_path / "state" / "baseline.json"
+    record = tmp_path / "state" / "baseline.json.confirmed"
+    time.sleep(0.02)
+    if drift == "content":
+        # Same size, the mtime put back: only the ctime (and the hash) tell.
+        st = os.stat(str(tree / "app.conf"))
+        (tree / "app.conf").write_text("port=81\n")
+        os.utime(str(tree / "app.conf"), ns=(st.st_atime_ns, st.st_mtime_ns))
+    elif drift == "chmod":
+        os.chmod(str(tree / "app.conf"), 0o600)
+    elif drift == "added":
+        (tree / "bin" / "extra").write_text("x")
+    elif drift == "removed":
+        (tree / "bin" / "app").unlink()
+    elif drift == "symlink":
+        (tree / "link").unlink()
+        (tree / "link").symlink_to("bin/app")
+    elif drift == "manifest":
+        # The same genuine bytes written again (a restore): a new inode and ctime.
+        data = manifest.read_bytes()
+        manifest.unlink()
+        manifest.write_bytes(data)
+    elif drift == "record":
+        header, body = record.read_bytes().split(b"\n")[:2]
+        record.write_bytes(header + b"\n" + body.replace(b'"ctime_ns":', b'"ctime_ns":1') + b"\n")
+    elif drift == "options":
+        args = dict(args, exclude=["*.swp"])
+    elif drift == "dpkg":
+        (admin / "status").write_text("Package: base-files\nStatus: install ok installed\nVersion: 13\n")
+    elif drift == "no_trust":
+        args = dict(args, trust_confirmation=False)
+    elif drift == "refresh":
+        args = dict(args, refresh=True)
+    scanned = []
+    real = integrity.create_baseline
+    monkeypatch.setattr(integrity, "create_baseline", lambda *a, **k: scanned.append(1) or real(*a, **k))
+    out = run(integrity_baseline, args)
+    assert not out.failed and scanned and not out.result["confirmed"]
+
+
+def test_record_signed_by_another_key_is_ignored(tmp_path, tree):
+    run(integrity_baseline, baseline_args(tmp_path, tree))
+    record = tmp_path / "state" / "baseline.json.confirmed"
+    other = integrity.load_private_key(OTHER_KEY)
+    forged = integrity.sign_record(integrity.load_record(record.read_bytes(), integrity.load_private_key(KEY)), other)
+    record.write_bytes(forged)
+    assert integrity.load_record(forged, integrity.load_private_key(KEY)) is None
+    out = run(integrity_baseline, baseline_args(tmp_path, tree))
+    assert out.result["action"] == "unchanged" and not out.result["confirmed"]
+
+
+def test_offhost_is_read_until_confirmed_and_again_when_the_local_baseline_changes(tmp_path, tree, monkeypatch):
+    store, reads = fake_s3(monkeypatch)
+    offhost = {"bucket": "b", "key": "host/baseline.json", "endpoint_url": "http://s3.invalid"}
+    created = run(integrity_baseline, baseline_args(tmp_path, tree, offhost=offhost))
+    assert created.result["changed"] and store["host/baseline.json"] == (tmp_path / "state" / "baseline.json").read_bytes()
+    confirmed = run(integrity_baseline, baseline_args(tmp_path, tree, offhost=offhost))
+    assert confirmed.result["confirmed"] and confirmed.result["offhost"]["up_to_date"] and len(reads) == 1
+    # Another location: never confirmed there, so it is read (and uploaded to).
+    moved = dict(offhost, key="elsewhere/baseline.json")
+    out = run(integrity_baseline, baseline_args(tmp_path, tree, offhost=moved))
+    assert not out.result["confirmed"] and reads[-1] == "elsewhere/baseline.json" and out.result["changed"]
+    # A baseline rebaselined on the host (another genuine one, without its off-host copy): the
+    # record no longer matches the file, the full run compares with the off-host copy and fails.
+    time.sleep(0.02)
+    (tree / "new").write_text("x")
+    run(integrity_baseline, baseline_args(tmp_path, tree, refresh=True))
+    out = run(integrity_baseline, baseline_args(tmp_path, tree, offhost=offhost))
+    assert out.failed and "differs from the off-host copy" in out.result["msg"]
