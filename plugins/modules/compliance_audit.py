@@ -18,7 +18,10 @@ description:
     evidence, plus a weighted score per framework (CIS Debian 12, GDPR, SOC 2, PCI DSS 4.0,
     NIST SP 800-53).
   - Read-only by nature; it never changes the host, so it reports C(changed=false) and behaves the
-    same in check mode.
+    same in check mode. The one exception is asked for explicitly, with O(export_metrics) the scores
+    go to the textfile directory after the evaluation (the file and, when missing, the directory),
+    like M(prodready.platform.compliance_metrics) would in a second module run; C(changed) then says
+    whether that file changed (in check mode, whether it would; nothing is written).
   - Expensive probes run once per call (C(dpkg-query), C(sshd -T), one batched C(systemctl show),
     one batched C(systemd-analyze security), one parse of the metrics textfile directory).
   - The whole catalog, the waivers and the framework filter are validated before anything is
@@ -71,8 +74,20 @@ options:
     description: Timeout in seconds for each command a check runs (C(command), C(sshd -T), ...).
     type: int
     default: 10
+  export_metrics:
+    description:
+      - Write the scores (C(prodready_compliance_score_percent), C(prodready_compliance_failed_controls),
+        C(prodready_compliance_controls)) to O(metrics_file_name) in O(textfile_dir), rewritten only when
+        they change. A missing O(textfile_dir) is created (mode 0755) before the evaluation, so the
+        checks that read it see the directory the metrics go to.
+    type: bool
+    default: false
+  metrics_file_name:
+    description: File name of the scores inside O(textfile_dir); must end in C(.prom).
+    type: str
+    default: prodready_compliance.prom
 notes:
-  - Supports check mode (it never changes anything).
+  - Supports check mode (the evaluation is the same; with O(export_metrics) nothing is written).
 """
 
 EXAMPLES = r"""
@@ -148,12 +163,21 @@ probe_timings:
   description: Seconds spent in each shared probe (dpkg-query, sshd -T, systemctl show, ...).
   returned: success
   type: dict
+metrics_path:
+  description: The scores file.
+  returned: when O(export_metrics) is true
+  type: str
 """
+
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.prodready.platform.plugins.module_utils.compliance import (
     CatalogError, Probe, run_audit)
+from ansible_collections.prodready.platform.plugins.module_utils.compliance_scores import (
+    DEFAULT_FILE_NAME, export_scores)
+from ansible_collections.prodready.platform.plugins.module_utils.textfile import FILE_NAME_RE, MetricError
 
 
 def main():
@@ -167,11 +191,21 @@ def main():
             textfile_dir=dict(type="path", default="/var/lib/prometheus/node-exporter"),
             live_sysctl=dict(type="str", choices=["auto", "always", "never"], default="auto"),
             command_timeout=dict(type="int", default=10),
+            export_metrics=dict(type="bool", default=False),
+            metrics_file_name=dict(type="str", default=DEFAULT_FILE_NAME),
         ),
         supports_check_mode=True,
     )
     if module.params["command_timeout"] < 1:
         module.fail_json(msg="command_timeout must be at least 1 second, got %d" % module.params["command_timeout"])
+    export = module.params["export_metrics"]
+    textfile_dir = module.params["textfile_dir"]
+    if export and not FILE_NAME_RE.match(module.params["metrics_file_name"]):
+        module.fail_json(msg="metrics_file_name %r must match %s" % (module.params["metrics_file_name"], FILE_NAME_RE.pattern))
+    # Created before the evaluation: the checks on the textfile directory then see it as it stays.
+    created_dir = export and not os.path.isdir(textfile_dir)
+    if created_dir and not module.check_mode:
+        os.makedirs(textfile_dir, 0o755)
     probe = Probe(textfile_dir=module.params["textfile_dir"], live_sysctl=module.params["live_sysctl"],
                   command_timeout=module.params["command_timeout"])
     try:
@@ -180,7 +214,18 @@ def main():
                            skip=module.params["skip_controls"], probe=probe)
     except CatalogError as exc:
         module.fail_json(msg="compliance catalog error: %s" % exc)
-    module.exit_json(changed=False, **result)
+    changed = False
+    if export:
+        try:
+            metrics_changed, path, before, text = export_scores(
+                result, textfile_dir, module.params["metrics_file_name"], check_mode=module.check_mode)
+        except MetricError as exc:
+            module.fail_json(msg="cannot build compliance metrics: %s" % exc)
+        changed = created_dir or metrics_changed
+        result["metrics_path"] = path
+        if module._diff:
+            result["diff"] = dict(before=before or "", after=text, before_header=path, after_header=path)
+    module.exit_json(changed=changed, **result)
 
 
 if __name__ == "__main__":

@@ -603,6 +603,58 @@ def test_secrets_go_to_restics_environment_not_its_command_line(pb, tmp_path):
     assert out == ["['--limit-upload', '100', 'snapshots', '--json']", "pw", "0.1", str(tmp_path / "cache")]
 
 
+# ------------------------------------------------------------------ the repository record
+
+PROBE = os.path.join(ROOT, "roles", "backup", "files", "probe.py")
+
+
+def repository_setup(tmp_path, restic_body):
+    """A config and env file as the role writes them, and a fake restic answering ``cat config``."""
+    config = make_config(tmp_path, restic_binary=fake_restic(tmp_path, restic_body),
+                         repository_marker=str(tmp_path / "state" / "repository-opened"))
+    config_path, env_path = tmp_path / "config.json", tmp_path / "restic.env"
+    config_path.write_text("# managed\n" + json.dumps(config))
+    env_path.write_text("".join("%s=%s\n" % item for item in sorted(SECRETS.items())))
+    return config, str(config_path), str(env_path)
+
+
+def role_probe(config, config_path, env_path):
+    """What the role's probe.py says about the record (the other answers are not looked at here)."""
+    ask = {"calendars": ["daily"], "paths": [], "packages": [], "units": [], "restic": config["restic_binary"],
+           "env_file": env_path, "config_file": config_path, "marker": config["repository_marker"]}
+    out = subprocess.run([sys.executable, PROBE, json.dumps(ask)], stdout=subprocess.PIPE, check=True).stdout
+    return json.loads(out)["repository_known"]
+
+
+def test_probe_records_an_open_repository_and_the_role_recognises_the_record(pb, tmp_path, capsys):
+    config, config_path, env_path = repository_setup(tmp_path, "sys.exit(0)")
+    assert not role_probe(config, config_path, env_path)
+    assert pb.main(["--config", config_path, "--env-file", env_path, "probe"]) == 0
+    assert not os.path.exists(config["repository_marker"])  # without --record (check mode) nothing is written
+    assert pb.main(["--config", config_path, "--env-file", env_path, "probe", "--record"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["state"] == "ready"
+    assert role_probe(config, config_path, env_path)
+    # Other secrets (a new password or repository): the record no longer vouches for them.
+    with open(env_path, "a") as handle:
+        handle.write("AWS_DEFAULT_REGION=eu-west-1\n")
+    assert not role_probe(config, config_path, env_path)
+
+
+def test_probe_records_nothing_when_the_repository_does_not_open(pb, tmp_path, capsys):
+    config, config_path, env_path = repository_setup(
+        tmp_path, 'sys.stderr.write("Fatal: wrong password or no key found\\n"); sys.exit(1)')
+    assert pb.main(["--config", config_path, "--env-file", env_path, "probe", "--record"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["state"] == "wrong_password"
+    assert not os.path.exists(config["repository_marker"])
+    assert not role_probe(config, config_path, env_path)
+
+
+def test_init_records_the_repository_it_found(pb, tmp_path):
+    config, config_path, env_path = repository_setup(tmp_path, "sys.exit(0)")
+    assert pb.main(["--config", config_path, "--env-file", env_path, "init"]) == 0
+    assert role_probe(config, config_path, env_path)
+
+
 @needs_restic
 def test_real_restic_closed_port_is_endpoint_unreachable(pb, tmp_path):
     """restic against a closed loopback port prints "connection refused" and "Is there a

@@ -902,23 +902,52 @@ def cmd_restore(config, restic, args):
     return 0
 
 
-def cmd_probe(restic):
-    """Can the repository be opened? Prints one JSON line: state ready, missing or a cause."""
+def repository_digest(config_path, env_path):
+    """SHA-256 of the secrets file and the configuration, in that order (the role's probe.py
+    computes the same digest to compare it with the recorded one)."""
+    digest = hashlib.sha256()
+    for path in (env_path, config_path):
+        with open(path, "rb") as handle:
+            digest.update(handle.read())
+    return digest.hexdigest()
+
+
+def record_repository(config, config_path, env_path):
+    """Record that the repository opens with these secrets and this configuration: the role asks
+    restic again only when either changed (or this record is gone)."""
+    path = config.get("repository_marker")
+    if not path:
+        return
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o700)
+    fd, tmp = tempfile.mkstemp(prefix=".repository.", dir=directory)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(repository_digest(config_path, env_path) + "\n")
+    os.rename(tmp, path)
+
+
+def cmd_probe(restic, record=None):
+    """Can the repository be opened? Prints one JSON line: state ready, missing or a cause.
+    ``record`` (a callable) is called once the repository opened."""
     try:
         restic.run("probe", ["cat", "config"])
         state, detail = "ready", ""
     except StepError as exc:
         state = "missing" if exc.cause == "repository_missing" else exc.cause
         detail = exc.detail
+    if state == "ready" and record:
+        record()
     print(json.dumps({"state": state, "cause_text": CAUSE_TEXT.get(state, ""), "detail": detail}))
     return 0
 
 
-def cmd_init(config, restic, state):
+def cmd_init(config, restic, state, record):
     """Initialise the repository unless one is there already (never over another one)."""
     try:
         restic.run("probe", ["cat", "config"])
         log("repository already initialised")
+        record()
         return 0
     except StepError as exc:
         if exc.cause != "repository_missing":
@@ -932,6 +961,7 @@ def cmd_init(config, restic, state):
     # A new repository holds no snapshots: the first run needs no forget to learn that.
     state.data["snapshot_model"] = new_snapshot_model(restic, config, [])
     state.save()
+    record()
     log("repository initialised")
     return 0
 
@@ -946,7 +976,9 @@ def main(argv=None):
     run.add_argument("--run-hooks", action="store_true",
                      help="run the hooks here instead of using the result of prodready-backup-hooks.service")
     sub.add_parser("hooks", help="run the pre-backup hooks and record their result")
-    sub.add_parser("probe", help="print whether the repository opens (JSON)")
+    probe = sub.add_parser("probe", help="print whether the repository opens (JSON)")
+    probe.add_argument("--record", action="store_true",
+                       help="once it opens, record the digest of the secrets and configuration (repository_marker)")
     sub.add_parser("init", help="initialise the repository if there is none")
     sub.add_parser("restore-test", help="restore the latest snapshot to scratch and compare SHA-256")
     restore = sub.add_parser("restore", help="restore a snapshot, verified, to a directory or in place")
@@ -966,8 +998,9 @@ def main(argv=None):
     if args.command == "hooks":
         return cmd_hooks(config)
     state = State(config)
+    env_path = secrets_path(args.env_file)
     try:
-        restic = Restic(config, load_env_file(secrets_path(args.env_file)))
+        restic = Restic(config, load_env_file(env_path))
     except (StepError, IOError, OSError) as exc:
         log("FAILED: cannot read the secrets: %s" % getattr(exc, "detail", exc))
         if args.command == "probe":
@@ -978,10 +1011,14 @@ def main(argv=None):
                                "last_failure_cause": "config"})
             state.save()
         return 1
+
+    def record():
+        record_repository(config, args.config, env_path)
+
     if args.command == "probe":
-        return cmd_probe(restic)
+        return cmd_probe(restic, record if args.record else None)
     if args.command == "init":
-        return cmd_init(config, restic, state)
+        return cmd_init(config, restic, state, record)
     if args.command == "run":
         return cmd_run(config, restic, state, inline_hooks=args.run_hooks)
     if args.command == "restore-test":

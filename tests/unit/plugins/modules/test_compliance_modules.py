@@ -69,3 +69,29 @@ def test_metrics_written_once_then_unchanged(tmp_path, capsys):
 def test_metrics_reject_something_that_is_not_an_audit(tmp_path, capsys):
     result = run(compliance_metrics, {"audit": {"foo": 1}, "textfile_dir": str(tmp_path)}, capsys)
     assert result["failed"] is True and "compliance_audit" in result["msg"]
+
+
+def test_audit_exports_its_scores_in_the_same_run(tmp_path, capsys):
+    present = tmp_path / "present"
+    present.write_text("x")
+    textfile_dir = tmp_path / "textfile"
+    args = {"catalog": [control("A-1", str(present)), control("A-2", str(tmp_path / "absent"), "critical")],
+            "textfile_dir": str(textfile_dir), "export_metrics": True}
+    check = run(compliance_audit, dict(args, _ansible_check_mode=True), capsys)
+    assert check["changed"] is True and not textfile_dir.exists()  # check mode writes nothing
+    first = run(compliance_audit, args, capsys)
+    assert first["changed"] is True and first["metrics_path"] == str(textfile_dir / "prodready_compliance.prom")
+    assert oct(textfile_dir.stat().st_mode & 0o777) == oct(0o755)
+    samples = textfile.read_textfile(first["metrics_path"])
+    assert ("prodready_compliance_failed_controls", {"severity": "critical"}, 1.0) in samples
+    assert ("prodready_compliance_controls", {"status": "pass"}, 1.0) in samples
+    # The same file compliance_metrics writes from the registered result.
+    assert run(compliance_metrics, {"audit": first, "textfile_dir": str(textfile_dir)}, capsys)["changed"] is False
+    assert run(compliance_audit, args, capsys)["changed"] is False
+    assert run(compliance_audit, dict(args, _ansible_check_mode=True), capsys)["changed"] is False
+
+
+def test_audit_without_export_writes_nothing(tmp_path, capsys):
+    result = run(compliance_audit, {"catalog": [control("A-1", "/")], "textfile_dir": str(tmp_path / "textfile")}, capsys)
+    assert result["changed"] is False and "metrics_path" not in result
+    assert not (tmp_path / "textfile").exists()
