@@ -35,7 +35,7 @@ options:
 EXAMPLES = r"""
 - name: Read whether the timers are enabled and running
   ansible.builtin.command:
-    argv: [systemctl, show, --property=Id,UnitFileState,ActiveState, --, backup.timer, restore-test.timer]
+    argv: [systemctl, show, "--property=Id,UnitFileState,ActiveState", --, backup.timer, restore-test.timer]
   register: unit_state
   changed_when: false
   check_mode: false
