@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+# -*- coding: utf-8 -*-
 # Read-only probe of the host state the hardening role branches on; prints one JSON object.
 #   probe.py SPEC_JSON
 # One process instead of a dozen read tasks keeps the no-op run fast: every task of the role
@@ -108,9 +108,12 @@ def ssh_keys(moduli_min_bits):
     }
 
 
+def first_line(argv):
+    return (run(argv).splitlines() or [""])[0]
+
+
 def main():
     spec = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
-    state = lambda unit: (run(["systemctl", "is-active", unit]).splitlines() or [""])[0]  # noqa: E731
     packages = installed_packages()
     libdirs = ("/usr/lib", "/lib")
     securetty = any(
@@ -123,9 +126,9 @@ def main():
     except OSError:
         apt_lists = 0
     result = {
-        "ssh_service": state("ssh.service"),
-        "ssh_socket": state("ssh.socket"),
-        "ssh_socket_enabled": (run(["systemctl", "is-enabled", "ssh.socket"]).splitlines() or [""])[0],
+        "ssh_service": first_line(["systemctl", "is-active", "ssh.service"]),
+        "ssh_socket": first_line(["systemctl", "is-active", "ssh.socket"]),
+        "ssh_socket_enabled": first_line(["systemctl", "is-enabled", "ssh.socket"]),
         "chrony": "chrony" in packages,
         "ntpsec": "ntpsec" in packages,
         "ntp": "ntp" in packages,
