@@ -6,8 +6,10 @@
 # sshd configuration, the filesystem inventory cache) takes its answer from here, and the tasks
 # that change something run only where the answer differs from what the variables ask for.
 # The role runs it again after installing packages, since packages add units, accounts and keys.
+import grp
 import json
 import os
+import pwd
 import subprocess
 import sys
 import time
@@ -62,34 +64,32 @@ def fs_scan_cache(path, ttl_hours):
 
 def compilers_pending(paths, group, mode):
     """Compilers whose dpkg-statoverride entry or owner/mode is not root:GROUP MODE."""
-    pending = []
+    want = "root %s %s" % (group, mode)
+    # One listing of every override ("owner group mode path") instead of one dpkg call per file.
+    overrides = {}
+    for line in run(["dpkg-statoverride", "--list"]).splitlines():
+        fields = line.split(None, 3)
+        if len(fields) == 4:
+            overrides[fields[3]] = " ".join(fields[:3])
+    pending = set()
     for link in paths:
         if not os.path.exists(link):
             continue
         target = os.path.realpath(link)
-        want = "root %s %s" % (group, mode)
-        have = run(["dpkg-statoverride", "--list", target]).strip()
         status = os.stat(target)
-        actual = "%s %s %o" % (uid_name(status.st_uid), gid_name(status.st_gid), status.st_mode & 0o7777)
-        if have != "%s %s" % (want, target) or actual != want:
-            pending.append(target)
-    return sorted(set(pending))
+        actual = "%s %s %o" % (id_name(pwd.getpwuid, status.st_uid, "pw_name"),
+                               id_name(grp.getgrgid, status.st_gid, "gr_name"), status.st_mode & 0o7777)
+        if overrides.get(target) != want or actual != want:
+            pending.add(target)
+    return sorted(pending)
 
 
-def uid_name(uid):
-    import pwd
+def id_name(lookup, number, field):
+    """User or group name of an id (the id itself when it has no name)."""
     try:
-        return pwd.getpwuid(uid).pw_name
+        return getattr(lookup(number), field)
     except KeyError:
-        return str(uid)
-
-
-def gid_name(gid):
-    import grp
-    try:
-        return grp.getgrgid(gid).gr_name
-    except KeyError:
-        return str(gid)
+        return str(number)
 
 
 def ssh_keys(moduli_min_bits):

@@ -10,16 +10,12 @@ __metaclass__ = type
 
 import json
 import os
-import sys
 import uuid
 
 import pytest
 
 boto3 = pytest.importorskip("boto3")
 from botocore.stub import Stubber  # noqa: E402
-
-from ansible.module_utils import basic  # noqa: E402
-from ansible.module_utils.common.text.converters import to_bytes  # noqa: E402
 
 from ansible_collections.prodready.platform.plugins.modules import backup_bucket  # noqa: E402
 
@@ -136,19 +132,9 @@ def test_unreachable_endpoint_is_named():
         backup_bucket.run(p, check_mode=False)
 
 
-def run_module(args, monkeypatch, capsys):
-    """Run main() as Ansible would and return its JSON result."""
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
-    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
-    monkeypatch.setattr(sys, "argv", ["backup_bucket"])
-    with pytest.raises(SystemExit):
-        backup_bucket.main()
-    return json.loads(capsys.readouterr().out)
-
-
-def test_main_hides_secrets_and_reports_failures(monkeypatch, capsys):
-    result = run_module(dict(bucket="b", endpoint_url="ftp://x", access_key="AK", secret_key="topsecret-value"),
-                        monkeypatch, capsys)
+def test_main_hides_secrets_and_reports_failures(run_module):
+    result = run_module(backup_bucket, dict(bucket="b", endpoint_url="ftp://x", access_key="AK",
+                                            secret_key="topsecret-value"))
     assert result["failed"] and "needs a scheme" in result["msg"]
     assert "topsecret-value" not in json.dumps(result)
 
