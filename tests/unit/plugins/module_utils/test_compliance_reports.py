@@ -11,6 +11,9 @@ import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.prodready.platform.plugins.filter.compliance_report import compliance_report_render
 from ansible_collections.prodready.platform.plugins.module_utils import compliance as c
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
@@ -39,16 +42,27 @@ def host_report(tmp_path, host):
             "frameworks": result["frameworks"], "controls": result["controls"]}
 
 
-def render(name, reports):
+def report_variables(reports):
     with open(os.path.join(ROLE, "vars", "main.yml")) as handle:
         role_vars = yaml.safe_load(handle)
-    variables = {"ansible_managed": "Ansible managed", "compliance_reports": reports,
-                 "compliance_report_title": "Compliance report: test",
-                 "compliance_status_order": role_vars["compliance_status_order"],
-                 "compliance_severity_order": role_vars["compliance_severity_order"]}
+    return {"ansible_managed": "Ansible managed", "compliance_reports": reports,
+            "compliance_report_title": "Compliance report: test",
+            "compliance_status_order": role_vars["compliance_status_order"],
+            "compliance_severity_order": role_vars["compliance_severity_order"]}
+
+
+def template_source(name):
     with open(os.path.join(ROLE, "templates", name)) as handle:
-        source = handle.read()
-    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(source))
+        return handle.read()
+
+
+def render(name, reports):
+    """As the role renders them (tasks/reports.yml): the compliance_report_render filter."""
+    return compliance_report_render(template_source(name), report_variables(reports))
+
+
+def render_with_ansible(name, reports):
+    return Templar(loader=DataLoader(), variables=report_variables(reports)).template(trust_as_template(template_source(name)))
 
 
 @pytest.fixture
@@ -112,3 +126,24 @@ def test_html_is_one_file_with_failures_first(reports):
 def test_markdown_lists_findings(reports):
     text = render("report.md.j2", reports)
     assert "| web1 |" in text and "R-002 Fails" in text and "R-001" not in text.split("## web1")[1].split("## app1")[0]
+
+
+@pytest.mark.parametrize("name", ["report.junit.xml.j2", "report.html.j2", "report.md.j2"])
+def test_the_filter_renders_what_ansible_templating_renders(reports, name):
+    # The role switched from lookup('template') to the filter for speed; the documents must not change.
+    assert render(name, reports) == render_with_ansible(name, reports)
+
+
+def test_report_data_is_never_evaluated_as_a_template(reports):
+    failing = [control for control in reports[0]["controls"] if control["status"] == "fail"][0]
+    failing["evidence"] = "{{ lookup('env', 'HOME') }} {% raw %}"
+    assert "{{ lookup('env', 'HOME') }} {% raw %}" in render("report.md.j2", reports)
+
+
+def test_undefined_variables_fail_clearly(reports):
+    variables = report_variables(reports)
+    del variables["compliance_status_order"]
+    with pytest.raises(AnsibleFilterError, match="compliance_status_order"):
+        compliance_report_render(template_source("report.html.j2"), variables)
+    with pytest.raises(AnsibleFilterError, match="template source"):
+        compliance_report_render(None, variables)
