@@ -27,7 +27,8 @@ def roles_with_file_states():
 
 
 def written_paths(role):
-    """Literal paths in the config_files tasks of a role (files and the vars that build them)."""
+    """Literal paths in the config_files tasks of a role (files and the vars that build them) and in its
+    vars/main.yml file sets."""
     paths = set()
     for tasks_file in glob.glob(os.path.join(ROOT, "roles", role, "tasks", "*.yml")):
         with open(tasks_file, encoding="utf-8") as handle:
@@ -37,6 +38,12 @@ def written_paths(role):
                 continue
             text = yaml.safe_dump({"files": task["prodready.platform.config_files"], "vars": task.get("vars", {})})
             paths.update(PATH_RE.findall(text))
+    # File sets kept in vars/main.yml (hardening's plan compares them before any task runs).
+    with open(os.path.join(ROOT, "roles", role, "vars", "main.yml"), encoding="utf-8") as handle:
+        role_vars = yaml.safe_load(handle) or {}
+    for name, value in role_vars.items():
+        if name.endswith("_files") or name.endswith("_finalize"):
+            paths.update(PATH_RE.findall(yaml.safe_dump({name: value})))
     return paths
 
 

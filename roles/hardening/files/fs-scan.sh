@@ -2,10 +2,10 @@
 # SUID/SGID and world-writable inventory of the given paths, cached as JSON.
 #   fs-scan.sh CACHE TTL_HOURS PATH...
 # Prints the cache; rescans only when it is missing or older than TTL_HOURS, so a no-op run
-# does not walk the filesystem.
+# does not walk the filesystem. TTL_HOURS 0 always rescans.
 set -eu
 cache="$1"; ttl="$2"; shift 2
-if [ -s "$cache" ] && [ -z "$(find "$cache" -mmin +"$((ttl * 60))" 2>/dev/null)" ]; then
+if [ "$ttl" -gt 0 ] && [ -s "$cache" ] && [ -z "$(find "$cache" -mmin +"$((ttl * 60))" 2>/dev/null)" ]; then
   cat "$cache"
   exit 0
 fi
