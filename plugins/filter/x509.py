@@ -79,17 +79,12 @@ import re
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-try:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-    from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID, NameOID
+# cryptography is imported on first use, not when this file loads: to resolve any one filter of a
+# collection, ansible-core loads every filter file of it, in every worker process (once per task and
+# host), and importing cryptography there cost 1.6 % of the controller's CPU on a 6-host no-op run.
+x509 = hashes = dsa = ec = ed448 = ed25519 = rsa = None
+AuthorityInformationAccessOID = ExtensionOID = NameOID = None
 
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover - exercised only without cryptography
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = exc
 
 PEM_CERT_RE = re.compile(
     r"-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----", re.DOTALL
@@ -98,8 +93,21 @@ _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
 def _require_cryptography():
-    if not HAS_CRYPTOGRAPHY:
-        raise AnsibleFilterError("the x509 filters need the Python library cryptography on the controller: %s" % CRYPTOGRAPHY_IMPORT_ERROR)
+    global x509, hashes, dsa, ec, ed448, ed25519, rsa  # pylint: disable=global-statement
+    global AuthorityInformationAccessOID, ExtensionOID, NameOID  # pylint: disable=global-statement
+    if x509 is not None:
+        return
+    try:
+        from cryptography import x509 as x509_module
+        from cryptography.hazmat.primitives import hashes as hashes_module
+        from cryptography.hazmat.primitives.asymmetric import dsa as dsa_module, ec as ec_module
+        from cryptography.hazmat.primitives.asymmetric import ed448 as ed448_module, ed25519 as ed25519_module, rsa as rsa_module
+        from cryptography.x509 import oid
+    except ImportError as exc:
+        raise AnsibleFilterError("the x509 filters need the Python library cryptography on the controller: %s" % exc)
+    hashes, dsa, ec, ed448, ed25519, rsa = hashes_module, dsa_module, ec_module, ed448_module, ed25519_module, rsa_module
+    AuthorityInformationAccessOID, ExtensionOID, NameOID = oid.AuthorityInformationAccessOID, oid.ExtensionOID, oid.NameOID
+    x509 = x509_module
 
 
 def _now(now):
