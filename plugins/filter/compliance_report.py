@@ -65,11 +65,8 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.filter.core import comment, flatten
 
-try:
-    import jinja2
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-except ImportError:  # pragma: no cover - jinja2 is a dependency of ansible-core
-    jinja2 = None
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 
 def _empty_for_none(value):

@@ -90,9 +90,11 @@ def integrity_violations(result, format="text", limit=50):  # pylint: disable=re
     except (TypeError, ValueError):
         raise AnsibleFilterError("integrity_violations: limit must be an integer")
 
+    kinds = _integrity().VIOLATION_KINDS
+
     def order(item):
         kind = item.get("kind")
-        return (_integrity().VIOLATION_KINDS.index(kind) if kind in _integrity().VIOLATION_KINDS else 99, item.get("path", ""))
+        return (kinds.index(kind) if kind in kinds else 99, item.get("path", ""))
 
     items = sorted(result["violations"], key=order)
     shown = items[:limit] if limit >= 0 else items
@@ -114,9 +116,10 @@ def _body(value, name):
             raise AnsibleFilterError("%s: a manifest body needs 'entries'" % name)
         return value
     if isinstance(value, (str, bytes)):
+        library = _integrity()
         try:
-            return _integrity().load_manifest_unverified(value)
-        except _integrity().IntegrityError as exc:
+            return library.load_manifest_unverified(value)
+        except library.IntegrityError as exc:
             raise AnsibleFilterError("%s: %s" % (name, exc))
     raise AnsibleFilterError("%s expects manifest text or a manifest body dict" % name)
 
@@ -125,12 +128,13 @@ def integrity_manifest_diff(old, new):
     """Compare two manifests (file text or parsed bodies; signatures are not checked here:
     verify them with integrity_verify). Returns ``{added, removed, changed, same}``."""
     old_body, new_body = _body(old, "integrity_manifest_diff"), _body(new, "integrity_manifest_diff")
-    diff = _integrity().compare_manifests(old_body, new_body)
+    library = _integrity()
+    diff = library.compare_manifests(old_body, new_body)
     return {
         "added": [a["path"] for a in diff["added"]],
         "removed": [r["path"] for r in diff["removed"]],
         "changed": [{"path": c["path"], "reasons": c["reasons"]} for c in diff["changed"]],
-        "same": _integrity().same_state(old_body, new_body),
+        "same": library.same_state(old_body, new_body),
     }
 
 
