@@ -127,3 +127,9 @@ def observe(path):
                 digest.update(block)
         state["sha1"] = digest.hexdigest()
     return state
+
+
+def observe_paths(paths):
+    """observe() of each path, by path. The roles' probes run with this file sent ahead of them, so
+    a probe reads a role's files exactly as config_files_pending compares them."""
+    return dict((path, observe(path)) for path in paths)

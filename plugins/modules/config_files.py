@@ -18,8 +18,9 @@ description:
     M(ansible.builtin.copy) need two remote executions per file even when nothing changes. The
     roles of this collection use it for their file sets; on a converged host a set of ten files
     costs one round trip instead of twenty.
-  - Render templates on the controller with P(ansible.builtin.template#lookup) and pass the text as
-    O(files[].content); the template lookup provides the same C(ansible_managed) header.
+  - Render templates on the controller with P(prodready.platform.template#lookup) (or
+    P(ansible.builtin.template#lookup)) and pass the text as O(files[].content); the template lookup
+    provides the same C(ansible_managed) header.
   - Each file is written to a temporary file in the destination directory, given its mode and
     owner, checked with O(files[].validate) when set, then renamed over the destination, so a
     reader never sees a partial file and a rejected file never replaces a good one.

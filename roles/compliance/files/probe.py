@@ -5,8 +5,9 @@
 prints one JSON object.
 
 One process instead of a task per question keeps the no-op run fast. The only argument is a JSON
-object: packages (names), files (paths whose lines, mode and ownership are read) and units (read
-with systemctl show).
+object: packages (names), files (paths whose lines, mode and ownership are read), units (read
+with systemctl show) and states (paths of the retention file set, read as config_files_pending
+compares them).
 """
 
 import json
@@ -43,7 +44,10 @@ def main():
             lines[path] = attributes[path] = None
     # Parsed by prodready.platform.systemd_units.
     units = run(["systemctl", "show", "--property=Id,UnitFileState,ActiveState", "--"] + ask["units"]) if ask["units"] else ""
-    print(json.dumps({"installed": installed, "lines": lines, "attributes": attributes, "units": units}))
+    print(json.dumps({"installed": installed, "lines": lines, "attributes": attributes, "units": units,
+                      # observe_paths() is plugins/module_utils/config_files.py's, which the probe
+                      # task sends ahead of this file: read as config_files_pending compares them.
+                      "states": globals()["observe_paths"](ask.get("states", []))}))
 
 
 if __name__ == "__main__":

@@ -158,6 +158,9 @@ def main():
         # augenrules --check: the compiled /etc/audit/audit.rules no longer matches rules.d.
         "audit_rules_stale": "should be updated" in run(["augenrules", "--check"])
         if os.path.exists("/usr/sbin/augenrules") else False,
+        # The files the role writes, read as config_files_pending compares them: observe_paths() is
+        # plugins/module_utils/config_files.py's, which the probe task sends ahead of this file.
+        "states": globals()["observe_paths"](spec.get("states", [])),
     }
     print(json.dumps(result))
 

@@ -1,6 +1,6 @@
 # Read-only probe of the host state the integrity role branches on; prints one JSON object.
 # One process instead of a stat per scanned path, a dpkg-query, a find and a systemctl show.
-# Argument: a JSON object {paths, packages, timer_glob_dir, timer_units}.
+# Argument: a JSON object {paths, packages, timer_dir, timer_units, states}.
 import fnmatch
 import json
 import os
@@ -35,6 +35,9 @@ def main():
     # host, a newly scheduled level) reads as not enabled and not active.
     state["systemctl_show"] = run(["systemctl", "show", "--property=Id,UnitFileState,ActiveState", "--"]
                                   + args["timer_units"])[1]
+    # observe_paths() is plugins/module_utils/config_files.py's, which the probe task sends ahead of
+    # this file: the probe reads the files as config_files_pending compares them.
+    state["states"] = globals()["observe_paths"](args.get("states", []))
     print(json.dumps(state))
 
 

@@ -1,21 +1,19 @@
-#!/bin/sh
 # Read-only probe of the host state the exporters role branches on; prints one JSON object.
 # One process instead of a task per package, binary, --help, file and unit keeps the no-op run fast.
-#   probe.sh REQUEST   (JSON, built in tasks/probe.yml:
+#   probe.py REQUEST   (JSON, built in tasks/probe.yml:
 #   {"node": {"package": P, "binary": B}, "nginx_exporter": {...},
-#    "copies": [{"src": S, "dest": D, "mode": "0640", "owner": O, "group": G}], "units": [U]})
+#    "copies": [{"src": S, "dest": D, "mode": "0640", "owner": O, "group": G}], "units": [U],
+#    "states": [PATH]})
 # An empty package or binary is not looked at (upstream binary install, nginx exporter off).
 # The --help texts are read on every run: an upgrade outside Ansible changes what the binaries
 # offer, and running a binary already on the host costs milliseconds, not a task.
 # Files copied on the host are compared by checksum, mode and ownership: "copies" maps each
-# destination to whether it is up to date (no content is printed).
-set -u
-exec python3 - "$@" <<'PYTHON'
-import grp
+# destination to whether it is up to date (no content is printed). "states" are the paths of
+# node_exporter's file set. Both are read by observe() of plugins/module_utils/config_files.py,
+# which the probe task sends ahead of this file, so they are read as config_files compares them.
 import hashlib
 import json
 import os
-import pwd
 import subprocess
 import sys
 
@@ -25,7 +23,7 @@ request = json.loads(sys.argv[1])
 def run(argv, stderr=subprocess.STDOUT):
     try:
         proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=stderr,
-                              universal_newlines=True, errors="replace", timeout=30)
+                              universal_newlines=True, errors="replace", timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return 127, str(exc)
     return proc.returncode, proc.stdout
@@ -49,22 +47,14 @@ def sha1(path):
         return None
 
 
-def name(lookup, ident):
-    try:
-        return lookup(ident)[0]
-    except KeyError:
-        return str(ident)
-
-
 def up_to_date(copy):
     try:
-        st = os.stat(copy["dest"])
+        state = globals()["observe"](copy["dest"])
     except OSError:
         return False
     source = sha1(copy["src"])
-    return (source is not None and source == sha1(copy["dest"])
-            and "%04o" % (st.st_mode & 0o7777) == copy["mode"]
-            and name(pwd.getpwuid, st.st_uid) == copy["owner"] and name(grp.getgrgid, st.st_gid) == copy["group"])
+    return (state["type"] == "file" and source is not None and source == state["sha1"]
+            and state["mode"] == copy["mode"] and state["owner"] == copy["owner"] and state["group"] == copy["group"])
 
 
 units = request.get("units", [])
@@ -76,5 +66,5 @@ print(json.dumps({
     # Parsed by the prodready.platform.systemd_units filter.
     "units": run(["systemctl", "show", "--property=Id,UnitFileState,ActiveState", "--"] + units,
                  stderr=subprocess.DEVNULL)[1] if units else "",
+    "states": globals()["observe_paths"](request.get("states", [])),
 }))
-PYTHON
