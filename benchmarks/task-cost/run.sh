@@ -51,21 +51,21 @@ units = subprocess.run(["systemctl", "show", "--property=ActiveState", "--", *re
 print(json.dumps({"paths": states, "units": units}))
 PROBE
 
-# kind name -> task body (indented under "- name: ...")
+# kind name -> task body (the keys next to "name:", nested keys indented by two)
 declare -A BODY=(
   [skipped]="ansible.builtin.debug: {msg: never}
-  when: false"
+when: false"
   [set_fact]="ansible.builtin.set_fact:
-    cost_value: \"{{ [1, 2, 3] | sum }}\""
+  cost_value: \"{{ [1, 2, 3] | sum }}\""
   [module]="ansible.builtin.command: {cmd: 'true'}
-  changed_when: false"
+changed_when: false"
   [script]="ansible.builtin.script:
-    cmd: \"probe.py {{ cost_request | to_json | quote }}\"
-    executable: /usr/bin/python3
-  changed_when: false"
+  cmd: \"probe.py {{ cost_request | to_json | quote }}\"
+  executable: /usr/bin/python3
+changed_when: false"
   [raw]="ansible.builtin.raw: \"/usr/bin/python3 -c {{ lookup('ansible.builtin.file', 'probe.py', rstrip=false) | quote }} {{ cost_request | to_json | quote }}\"
-  changed_when: false
-  check_mode: false"
+changed_when: false
+check_mode: false"
 )
 KINDS="skipped set_fact module script raw"
 for kind in $KINDS; do
