@@ -1287,19 +1287,59 @@ def sign_record(record, private_key):
     return canonical_json(header) + b"\n" + body + b"\n"
 
 
-def load_record(data, private_key):
-    """The record ``sign_record`` wrote, or None when it is malformed or not signed by this key."""
+def load_record(data, key):
+    """The record ``sign_record`` wrote, or None when it is malformed or not signed by this key
+    (a private key, or its public key: verifying needs only the public half)."""
     InvalidSignature = _crypto()[2]
+    public_key = key.public_key() if hasattr(key, "public_key") else key
     try:
         header_bytes, body, rest = data.split(b"\n")
         header = json.loads(header_bytes.decode("ascii"))
-        if rest or header.get("format") != CONFIRMATION_FORMAT or header.get("key_id") != key_id(private_key):
+        if rest or header.get("format") != CONFIRMATION_FORMAT or header.get("key_id") != key_id(public_key):
             return None
-        private_key.public_key().verify(base64.b64decode(header["signature"], validate=True), body)
+        public_key.verify(base64.b64decode(header["signature"], validate=True), body)
         record = json.loads(body.decode("ascii"))
     except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, InvalidSignature):
         return None
     return record if isinstance(record, dict) else None
+
+
+# The options of integrity_baseline a confirmation record is bound to (besides the roots).
+CONFIRMATION_OPTIONS = ("include", "exclude", "system_checks", "packages", "package_owners", "accept_package_updates",
+                        "dpkg_admin_dir", "dpkg_log")
+
+
+def confirmation_bindings(params, manifest_data):
+    """What a confirmation record is bound to, as read now: the manifest (bytes and file), the
+    baseline options (``params`` as integrity_baseline receives them), dpkg's status and the
+    off-host location."""
+    options = dict((name, params[name]) for name in CONFIRMATION_OPTIONS)
+    options["paths"] = normalise_roots(params["paths"])
+    offhost = params.get("offhost")
+    return {
+        "manifest_sha256": manifest_digest(manifest_data),
+        "manifest_file": file_identity(params["path"]),
+        "options": options,
+        "dpkg_status_sha256": dpkg_status_digest(params["dpkg_admin_dir"]),
+        "offhost": dict((name, offhost.get(name)) for name in ("endpoint_url", "bucket", "key")) if offhost else None,
+    }
+
+
+def baseline_confirmed(params, key, manifest_data, body):
+    """True when the confirmation record of an earlier full run still holds: signed by ``key``
+    (private or public), bound to exactly what ``confirmation_bindings`` reads now, the manifest
+    signed by the same key, and an lstat walk finding the tree's metadata unchanged. Used by
+    integrity_baseline's fast path and by the integrity role's probe (which has the public key only)."""
+    try:
+        record = load_record(read_file(confirmation_path(params["path"])), key)
+        if record is None or record != confirmation_bindings(params, manifest_data):
+            return False
+        if manifest_header(manifest_data)["key_id"] != key_id(key):
+            return False
+        rules = PathRules(params["include"], params["exclude"])
+    except (IntegrityError, OSError):
+        return False
+    return tree_metadata_unchanged(body, params["paths"], rules, None if params["system_checks"] else {})
 
 
 def metadata_only(entries):

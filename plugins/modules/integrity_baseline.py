@@ -221,39 +221,14 @@ def _diff_lines(items, prefix):
     return "".join("%s %s\n" % (prefix, item) for item in items)
 
 
-def confirmation_bindings(module, key, data):
-    """What a confirmation record is bound to, as read now (see module_utils integrity)."""
-    params = module.params
-    options = dict((name, params[name]) for name in (
-        "include", "exclude", "system_checks", "packages", "package_owners", "accept_package_updates",
-        "dpkg_admin_dir", "dpkg_log"))
-    options["paths"] = integrity.normalise_roots(params["paths"])
-    offhost = params["offhost"]
-    return {
-        "manifest_sha256": integrity.manifest_digest(data),
-        "manifest_file": integrity.file_identity(params["path"]),
-        "options": options,
-        "dpkg_status_sha256": integrity.dpkg_status_digest(params["dpkg_admin_dir"]),
-        "offhost": dict((name, offhost.get(name)) for name in ("endpoint_url", "bucket", "key")) if offhost else None,
-    }
-
-
-def confirmed_result(module, key, data, body, rules, system_paths):
+def confirmed_result(module, key, data, body):
     """The result of a run that trusts the confirmation record, or None to run in full."""
     params = module.params
-    try:
-        record = integrity.load_record(integrity.read_file(integrity.confirmation_path(params["path"])), key)
-        if record is None or record != confirmation_bindings(module, key, data):
-            return None
-        if integrity.manifest_header(data)["key_id"] != integrity.key_id(key):
-            return None
-    except (integrity.IntegrityError, OSError):
-        return None
-    if not integrity.tree_metadata_unchanged(body, params["paths"], rules, system_paths):
+    if not integrity.baseline_confirmed(params, key, data, body):
         return None
     result = dict(changed=False, path=params["path"], action="unchanged", key_id=integrity.key_id(key),
                   entries=len(body["entries"]), added=[], removed=[], changed_entries=[], package_updates=[],
-                  not_package_updates=[], manifest_sha256=record["manifest_sha256"], confirmed=True)
+                  not_package_updates=[], manifest_sha256=integrity.manifest_digest(data), confirmed=True)
     if params["offhost"]:
         result["offhost"] = {"bucket": params["offhost"]["bucket"], "key": params["offhost"]["key"],
                              "up_to_date": True, "confirmed": True}
@@ -269,7 +244,7 @@ def record_confirmation(module, key, data):
             if os.path.lexists(target):
                 os.unlink(target)
             return
-        record = integrity.sign_record(confirmation_bindings(module, key, data), key)
+        record = integrity.sign_record(integrity.confirmation_bindings(module.params, data), key)
         if not os.path.exists(target) or integrity.read_file(target) != record:
             integrity.write_file_atomic(target, record, mode=0o600)
     except (OSError, integrity.IntegrityError) as exc:
@@ -297,7 +272,7 @@ def run(module):
                                      "previous_public_key to rotate." % (path, integrity.key_id(key), exc))
         system_paths = None if params["system_checks"] else {}
         if old_body is not None and params["trust_confirmation"] and not params["refresh"]:
-            confirmed = confirmed_result(module, key, old_data, old_body, rules, system_paths)
+            confirmed = confirmed_result(module, key, old_data, old_body)
             if confirmed:
                 module.exit_json(**confirmed)
         new_body = integrity.create_baseline(params["paths"], rules, None, system_paths=system_paths,

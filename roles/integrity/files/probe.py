@@ -1,6 +1,6 @@
 # Read-only probe of the host state the integrity role branches on; prints one JSON object.
 # One process instead of a stat per scanned path, a dpkg-query, a find and a systemctl show.
-# Argument: a JSON object {paths, packages, timer_dir, timer_units, states}.
+# Argument: a JSON object {paths, packages, timer_dir, timer_units, states, baseline}.
 import fnmatch
 import json
 import os
@@ -15,6 +15,30 @@ def run(argv):
     except OSError:
         return 127, ""
     return proc.returncode, proc.stdout
+
+
+def baseline_confirmed(request):
+    """Whether integrity_baseline would take its confirmed fast path (and change nothing): the same
+    check, baseline_confirmed() of the integrity library this role installed, with the public key.
+    None when not asked; False whenever it cannot tell (no library or cryptography yet, no
+    baseline, anything unexpected), so the module runs and decides."""
+    if not request:
+        return None
+    try:
+        # No __pycache__ next to the library: it is inside the scanned tree (the monitor runs -B too).
+        sys.dont_write_bytecode = True
+        sys.path.insert(0, request["library_dir"])
+        import integrity  # pylint: disable=import-outside-toplevel,import-error
+        params = dict(request["params"], dpkg_admin_dir=integrity.DPKG_ADMIN_DIR, dpkg_log=integrity.DPKG_LOG)
+        if not os.path.exists(params["path"]):
+            return False
+        data = integrity.read_file(params["path"])
+        body = integrity.load_manifest(data, [request["public_key"]])
+        return bool(integrity.baseline_confirmed(params, integrity.load_public_key(request["public_key"]), data, body))
+    # A probe answers; it does not fail the play. Any error (an older library without the function,
+    # a manifest that does not verify) means "not confirmed".
+    except Exception:  # pylint: disable=broad-except
+        return False
 
 
 def main():
@@ -38,6 +62,7 @@ def main():
     # observe_paths() is plugins/module_utils/config_files.py's, which the probe task sends ahead of
     # this file: the probe reads the files as config_files_pending compares them.
     state["states"] = globals()["observe_paths"](args.get("states", []))
+    state["baseline_confirmed"] = baseline_confirmed(args.get("baseline"))
     print(json.dumps(state))
 
 

@@ -350,3 +350,58 @@ def test_offhost_is_read_until_confirmed_and_again_when_the_local_baseline_chang
     run(integrity_baseline, baseline_args(tmp_path, tree, refresh=True))
     out = run(integrity_baseline, baseline_args(tmp_path, tree, offhost=offhost))
     assert out.failed and "differs from the off-host copy" in out.result["msg"]
+
+
+# --- The integrity role's probe asks the fast path ahead (roles/integrity/files/probe.py) ----------
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+
+
+def role_probe(monkeypatch):
+    """The role's probe as a module, importing `integrity` from plugins/module_utils as the probe
+    imports the library the role installed; sys.path, sys.modules and the bytecode flag restored."""
+    import importlib.util
+    import sys
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", sys.dont_write_bytecode)
+    monkeypatch.delitem(sys.modules, "integrity", raising=False)
+    spec = importlib.util.spec_from_file_location("integrity_role_probe", os.path.join(ROOT, "roles", "integrity", "files", "probe.py"))
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    return probe
+
+
+def probe_request(tmp_path, root, **params):
+    """What tasks/validate.yml sends (vars/main.yml integrity_baseline_probe_request): the options
+    the role passes to integrity_baseline, the module's defaults for the others."""
+    request_params = {"path": str(tmp_path / "state" / "baseline.json"), "paths": [str(root)], "include": [], "exclude": [],
+                      "system_checks": False, "packages": True, "package_owners": True, "accept_package_updates": False,
+                      "offhost": None}
+    request_params.update(params)
+    return {"library_dir": os.path.join(ROOT, "plugins", "module_utils"), "public_key": PUB, "params": request_params}
+
+
+def test_role_probe_answers_as_the_fast_path_would(tmp_path, tree, monkeypatch):
+    probe = role_probe(monkeypatch)
+    request = probe_request(tmp_path, tree)
+    assert probe.baseline_confirmed(None) is None  # not asked (integrity_baseline_manage off)
+    assert probe.baseline_confirmed(request) is False  # no baseline yet
+    run(integrity_baseline, baseline_args(tmp_path, tree))
+    assert probe.baseline_confirmed(request) is True
+    assert run(integrity_baseline, baseline_args(tmp_path, tree)).result["confirmed"]  # the module agrees
+    assert sys_flag_set()
+    # Anything the record is bound to, or a key that did not sign it, and the probe says no.
+    assert probe.baseline_confirmed(probe_request(tmp_path, tree, exclude=["*.swp"])) is False
+    assert probe.baseline_confirmed(probe_request(tmp_path, tree, accept_package_updates=True)) is False
+    assert probe.baseline_confirmed(dict(request, public_key=integrity.public_key_text(integrity.load_private_key(OTHER_KEY)))) is False
+    assert probe.baseline_confirmed(dict(request, public_key="not a key")) is False
+    time.sleep(0.02)
+    (tree / "new").write_text("x")
+    assert probe.baseline_confirmed(request) is False
+    assert not run(integrity_baseline, baseline_args(tmp_path, tree)).result["confirmed"]  # the module agrees
+
+
+def sys_flag_set():
+    # The probe imports the library without writing __pycache__ into the scanned tree.
+    import sys
+    return sys.dont_write_bytecode is True
