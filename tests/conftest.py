@@ -27,3 +27,28 @@ def run_module(monkeypatch, capsys):
         return json.loads(capsys.readouterr().out)
 
     return run
+
+
+@pytest.fixture
+def run_playbook():
+    """Run ``play.yml`` of a directory with the local connection, as a user would run a playbook with
+    this collection: ``run_playbook(directory, inventory="localhost,", extra_vars=None, args=())``
+    asserts it succeeds and returns its output."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def run(directory, inventory="localhost,", extra_vars=None, args=()):
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_COLLECTIONS, ANSIBLE_CONFIG=os.path.join(root, "ansible.cfg"),
+                   ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
+        command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, "-c", "local",
+                   "-e", "ansible_python_interpreter=" + sys.executable]
+        if extra_vars:
+            command += ["-e", json.dumps(extra_vars)]
+        proc = subprocess.run(command + [os.path.join(str(directory), "play.yml")] + list(args), cwd=str(directory), env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=180,
+                              check=False)
+        assert proc.returncode == 0, proc.stdout
+        return proc.stdout
+
+    return run

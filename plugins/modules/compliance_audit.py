@@ -32,9 +32,21 @@ options:
     description:
       - List of controls (id, title, rationale, severity, component, applies_when, check,
         frameworks, remediation). The format is documented in C(docs/compliance.md).
+      - Evaluated after the controls of O(catalog_files). The two together must not be empty.
     type: list
     elements: dict
-    required: true
+    default: []
+  catalog_files:
+    description:
+      - Catalog files on the controller, each a YAML mapping with a C(controls) list in the format of
+        O(catalog) (the role's are C(roles/compliance/files/catalog/*.yml)). A relative path is searched
+        in the role's C(files/) directory first.
+      - Read by the module's action plugin on the controller with a safe YAML loader and passed to the host
+        as O(catalog); nothing in them is templated. Much faster than templating a parsed catalog into
+        O(catalog) for every host.
+    type: list
+    elements: path
+    default: []
   parameters:
     description:
       - Values for C(${name}) placeholders in the catalog (thresholds, unit names, metric names).
@@ -93,7 +105,7 @@ notes:
 EXAMPLES = r"""
 - name: Audit the host against the catalog shipped with the compliance role
   prodready.platform.compliance_audit:
-    catalog: "{{ compliance_catalog }}"
+    catalog_files: "{{ query('ansible.builtin.fileglob', role_path ~ '/files/catalog/*.yml') | sort }}"
     parameters:
       ssh_max_auth_tries: 4
     waivers:
@@ -183,7 +195,9 @@ from ansible_collections.prodready.platform.plugins.module_utils.textfile import
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            catalog=dict(type="list", elements="dict", required=True),
+            catalog=dict(type="list", elements="dict", default=[]),
+            # Expanded into catalog by the action plugin on the controller; never reaches a host.
+            catalog_files=dict(type="list", elements="path", default=[]),
             parameters=dict(type="dict", default={}),
             waivers=dict(type="list", elements="dict", default=[]),
             frameworks=dict(type="list", elements="str", default=[]),
@@ -196,6 +210,11 @@ def main():
         ),
         supports_check_mode=True,
     )
+    if module.params["catalog_files"]:
+        module.fail_json(msg="catalog_files are read on the controller by the compliance_audit action plugin; "
+                             "call the module as prodready.platform.compliance_audit")
+    if not module.params["catalog"]:
+        module.fail_json(msg="the compliance catalog is empty: give catalog_files or catalog")
     if module.params["command_timeout"] < 1:
         module.fail_json(msg="command_timeout must be at least 1 second, got %d" % module.params["command_timeout"])
     export = module.params["export_metrics"]

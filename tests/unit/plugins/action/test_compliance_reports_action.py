@@ -4,8 +4,6 @@ compliance_report_render, hosts without a report left out, nothing written in ch
 run with the same data writes nothing."""
 import json
 import os
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import jsonschema
@@ -73,18 +71,13 @@ PLAYBOOK = """\
 """
 
 
-def run(tmp_path, *extra):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "collections"),
-               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_LOCALHOST_WARNING="false",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
-    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    templates = [dict(t, src=os.path.join(ROLE, "templates", t["src"])) for t in ROLE_VARS["compliance_report_templates"]]
-    proc = subprocess.run([playbook, "-i", "web1,app1,db1,", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable,
-                           "-e", json.dumps({"templates": templates}), str(tmp_path / "play.yml")] + list(extra),
-                          cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, timeout=180, check=False)
-    assert proc.returncode == 0, proc.stdout
-    return json.loads((tmp_path / "result.json").read_text())
+@pytest.fixture
+def run(run_playbook):
+    def write(tmp_path, *extra):
+        templates = [dict(t, src=os.path.join(ROLE, "templates", t["src"])) for t in ROLE_VARS["compliance_report_templates"]]
+        run_playbook(tmp_path, inventory="web1,app1,db1,", extra_vars={"templates": templates}, args=extra)
+        return json.loads((tmp_path / "result.json").read_text())
+    return write
 
 
 @pytest.fixture
@@ -95,7 +88,7 @@ def workdir(tmp_path):
     return tmp_path, reports
 
 
-def test_writes_every_host_and_the_fleet(workdir):
+def test_writes_every_host_and_the_fleet(workdir, run):
     tmp_path, reports = workdir
     result = run(tmp_path)
     out = tmp_path / "out"
@@ -137,7 +130,7 @@ def test_writes_every_host_and_the_fleet(workdir):
     assert again["written"] == [] and again["changed"] is False
 
 
-def test_check_mode_writes_nothing(workdir):
+def test_check_mode_writes_nothing(workdir, run):
     tmp_path, _reports = workdir
     result = run(tmp_path, "--check")
     assert not (tmp_path / "out").exists()

@@ -2,13 +2,9 @@
 deep copy of every task variable per file (see plugins/lookup/template.py)."""
 import copy
 import json
-import os
-import subprocess
-import sys
 
 from ansible_collections.prodready.platform.plugins.lookup.template import _ShallowDeepcopy
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 
 TEMPLATE = """\
 {{ ansible_managed }}
@@ -44,24 +40,16 @@ PLAYBOOK = """\
 """
 
 
-def render(tmp_path):
+def render(tmp_path, run_playbook):
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "example.j2").write_text(TEMPLATE)
     (tmp_path / "play.yml").write_text(PLAYBOOK)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "collections"),
-               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_LOCALHOST_WARNING="false",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
-    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    proc = subprocess.run([playbook, "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable,
-                           str(tmp_path / "play.yml")],
-                          cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, timeout=120, check=False)
-    assert proc.returncode == 0, proc.stdout
+    run_playbook(tmp_path)
     return json.loads((tmp_path / "out.json").read_text())
 
 
-def test_renders_what_the_builtin_lookup_renders(tmp_path):
-    out = render(tmp_path)
+def test_renders_what_the_builtin_lookup_renders(tmp_path, run_playbook):
+    out = render(tmp_path, run_playbook)
     assert out["ours"] == out["builtin"]
     assert out["ours_no_extra"] == out["builtin_no_extra"]
     assert "greeting=hello sum=6 path=example.j2\nextra=x\n" in out["ours"]

@@ -37,6 +37,8 @@ def test_audit_reports_statuses_and_never_changes(tmp_path, capsys):
     ({"catalog": [dict(control("A-1", "/"), check={"type": "nope"})]}, "control A-1: unknown check type 'nope'"),
     ({"catalog": [control("A-1", "/")], "waivers": [{"control": "A-1", "reason": "r"}]}, "waiver #1 for control A-1: 'expires'"),
     ({"catalog": [control("A-1", "/")], "frameworks": ["iso27001"]}, "framework filter 'iso27001' does not exist"),
+    ({}, "the compliance catalog is empty"),
+    ({"catalog_files": ["/x.yml"]}, "read on the controller by the compliance_audit action plugin"),
 ])
 def test_audit_bad_input_fails_naming_the_entry(args, message, capsys):
     result = run(compliance_audit, args, capsys)

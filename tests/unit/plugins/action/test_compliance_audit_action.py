@@ -1,0 +1,83 @@
+"""prodready.platform.compliance_audit's action reads catalog files on the controller and runs the
+module with their controls (then the inline ones): the same audit as the catalog given inline, the
+role's shipped catalog loads and validates, and a bad or missing file fails naming it."""
+import json
+import os
+
+import pytest
+import yaml
+
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.prodready.platform.plugins.action.compliance_audit import load_catalog_file
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+CATALOG = os.path.join(ROOT, "roles", "compliance", "files", "catalog")
+
+PLAYBOOK = """\
+- name: Audit the controller with catalog files and inline controls
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Audit
+      prodready.platform.compliance_audit:
+        catalog_files: "{{ files }}"
+        catalog: "{{ inline }}"
+      register: audit
+      ignore_errors: true
+    - name: Save the result
+      ansible.builtin.copy:
+        dest: "{{ playbook_dir }}/result.json"
+        content: "{{ audit | to_json }}"
+        mode: "0644"
+      check_mode: false
+"""
+
+
+def control(ident, path, title="t {{ not_templated }}"):
+    return {"id": ident, "title": title, "rationale": "r", "severity": "high",
+            "check": {"type": "file", "path": path}, "frameworks": {"gdpr": ["Art. 32"]}}
+
+
+@pytest.fixture
+def audit(tmp_path, run_playbook):
+    def run(files, inline=()):
+        (tmp_path / "play.yml").write_text(PLAYBOOK)
+        run_playbook(tmp_path, extra_vars={"files": files, "inline": list(inline)})
+        return json.loads((tmp_path / "result.json").read_text())
+    return run
+
+
+def test_files_then_inline_controls_are_audited_untemplated(tmp_path, audit):
+    (tmp_path / "a.yml").write_text(yaml.safe_dump({"controls": [control("A-1", str(tmp_path)), control("A-2", str(tmp_path / "no"))]}))
+    (tmp_path / "b.yml").write_text(yaml.safe_dump({"controls": [control("B-1", str(tmp_path))]}))
+    result = audit([str(tmp_path / "a.yml"), str(tmp_path / "b.yml")], [control("X-1", str(tmp_path / "no"), "x")])
+    assert not result.get("failed"), result
+    assert [(r["id"], r["status"]) for r in result["controls"]] == [("A-1", "pass"), ("A-2", "fail"), ("B-1", "pass"), ("X-1", "fail")]
+    assert result["controls"][0]["title"] == "t {{ not_templated }}"
+    # the same controls inline (extra vars are templated: plain titles there)
+    inline = audit([], [control("A-1", str(tmp_path), "a"), control("A-2", str(tmp_path / "no"), "a"),
+                        control("B-1", str(tmp_path), "b"), control("X-1", str(tmp_path / "no"), "x")])
+    assert inline["summary"] == result["summary"] and inline["frameworks"] == result["frameworks"]
+
+
+def test_bad_and_missing_files_fail_naming_them(tmp_path, audit):
+    (tmp_path / "bad.yml").write_text("controls: {A-1: x}\n")
+    result = audit([str(tmp_path / "bad.yml")])
+    assert result["failed"] and "bad.yml must be a mapping with a list of controls" in result["msg"]
+    result = audit([str(tmp_path / "missing.yml")])
+    assert result["failed"] and "missing.yml" in result["msg"]
+
+
+def test_the_role_catalog_loads_and_validates():
+    files = sorted(os.path.join(CATALOG, name) for name in os.listdir(CATALOG) if name.endswith(".yml"))
+    controls = [ctrl for path in files for ctrl in load_catalog_file(path)]
+    assert len(controls) == len(set(ctrl["id"] for ctrl in controls)) > 100
+    # the same data the pure-Python loader gives (validated in test_compliance_catalog.py)
+    expected = []
+    for path in files:
+        with open(path) as handle:
+            expected.extend(yaml.safe_load(handle)["controls"])
+    assert controls == expected
+    with pytest.raises(AnsibleActionFail):
+        load_catalog_file(os.path.join(CATALOG, "does-not-exist.yml"))
