@@ -29,12 +29,24 @@ options:
   observed:
     description:
       - "Path to state: C(type) (file, directory, absent or other), C(mode) (octal text), C(uid), C(gid),
-        C(owner), C(group) and for files C(sha1)."
+        C(owner), C(group) and for files C(sha1), or C(hmac) for a secret file a probe read with a key."
     type: dict
     required: true
+  key:
+    description:
+      - "The key the C(hmac) of secret files is compared under (the content of the set's key file). A file
+        observed with an C(hmac) differs when no key is given or the HMAC of its wanted content under the
+        key is not the observed one."
+    type: str
 """
 
 EXAMPLES = r"""
+- name: Write a secret file set (skipped when the probe's keyed digests match)
+  prodready.platform.config_files:
+    files: "{{ secret_files }}"
+  no_log: true
+  when: secret_files | prodready.platform.config_files_pending(probe['secret_states'], key=state_key) | length > 0
+
 - name: Write the sysctl settings (skipped when the probe found them converged)
   prodready.platform.config_files:
     files: "{{ sysctl_files }}"
@@ -53,7 +65,7 @@ from ansible.module_utils.common._collections_compat import Mapping
 from ansible_collections.prodready.platform.plugins.module_utils.config_files import item_differences
 
 
-def config_files_pending(files, observed):
+def config_files_pending(files, observed, key=None):
     if not isinstance(observed, Mapping):
         raise AnsibleFilterError("config_files_pending: observed must be a dict of path to state, got %s" % type(observed).__name__)
     if not isinstance(files, (list, tuple)):
@@ -62,7 +74,7 @@ def config_files_pending(files, observed):
     for item in files:
         if not isinstance(item, Mapping) or not item.get("path"):
             raise AnsibleFilterError("config_files_pending: every item needs a path, got %r" % (item,))
-        if item_differences(item, observed.get(item["path"])):
+        if item_differences(item, observed.get(item["path"]), key=key):
             pending.append(item["path"])
     return pending
 

@@ -16,6 +16,7 @@ __metaclass__ = type
 import errno
 import grp
 import hashlib
+import hmac
 import os
 import pwd
 import stat
@@ -55,17 +56,29 @@ def content_sha1(content):
     return hashlib.sha1(content).hexdigest()
 
 
+def content_hmac(key, content):
+    """HMAC-SHA256 of a file item's content (UTF-8) under ``key`` (text or bytes, surrounding
+    whitespace ignored). Probes print this instead of the SHA-1 for secret files: without the key
+    the printed value tells nothing about the content, not even for a guessable password in it."""
+    if not isinstance(key, bytes):
+        key = key.encode("utf-8")
+    if not isinstance(content, bytes):
+        content = content.encode("utf-8", "surrogateescape")
+    return hmac.new(key.strip(), content, hashlib.sha256).hexdigest()
+
+
 def _owner_differs(wanted, name, number):
     wanted = str(wanted or "root")
     return wanted != (str(number) if wanted.isdigit() else name)
 
 
-def item_differences(item, observed):
+def item_differences(item, observed, key=None):
     """What differs between an item and the observed state of its path, as the module would see it.
 
     ``observed`` is None when the path was not read, else a dict with ``type`` (file, directory,
     absent or other), ``mode`` (octal text), ``uid``, ``gid``, ``owner``, ``group`` and, for files,
-    ``sha1``. Anything unknown counts as a difference: the module then runs and decides.
+    ``sha1`` or, for a file read with a key (observe_paths ``keyed``), ``hmac``, compared under
+    ``key``. Anything unknown counts as a difference: the module then runs and decides.
     """
     state = item.get("state") or "file"
     if observed is None:
@@ -76,8 +89,14 @@ def item_differences(item, observed):
     if kind != state:
         return ["created" if kind == "absent" else "type"]
     reasons = []
-    if state == "file" and observed.get("sha1") != content_sha1(item.get("content") or ""):
-        reasons.append("content")
+    if state == "file":
+        if "hmac" in observed:
+            same = bool(key) and bool(observed["hmac"]) and hmac.compare_digest(
+                str(observed["hmac"]), content_hmac(key, item.get("content") or ""))
+        else:
+            same = observed.get("sha1") == content_sha1(item.get("content") or "")
+        if not same:
+            reasons.append("content")
     try:
         if parse_mode(observed.get("mode"), None) != parse_mode(item.get("mode"), DEFAULT_MODES[state]):
             reasons.append("mode")
@@ -98,8 +117,9 @@ def _name(lookup, number, field):
         return str(number)
 
 
-def observe(path):
-    """The state of one path as item_differences reads it (lstat: a symlink is type other)."""
+def observe(path, key=None):
+    """The state of one path as item_differences reads it (lstat: a symlink is type other). With
+    ``key`` (bytes), a file's content is given as its HMAC under the key, never as a plain digest."""
     try:
         st = os.lstat(path)
     except OSError as exc:
@@ -121,15 +141,36 @@ def observe(path):
         "group": _name(grp.getgrgid, st.st_gid, "gr_name"),
     }
     if kind == "file":
-        digest = hashlib.sha1()
+        digest = hmac.new(key, digestmod=hashlib.sha256) if key is not None else hashlib.sha1()
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 16), b""):
                 digest.update(block)
-        state["sha1"] = digest.hexdigest()
+        state["hmac" if key is not None else "sha1"] = digest.hexdigest()
     return state
 
 
-def observe_paths(paths):
+def _read_key(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read().strip() or None
+    except OSError:
+        return None
+
+
+def observe_paths(paths, keyed=None):
     """observe() of each path, by path. The roles' probes run with this file sent ahead of them, so
-    a probe reads a role's files exactly as config_files_pending compares them."""
-    return dict((path, observe(path)) for path in paths)
+    a probe reads a role's files exactly as config_files_pending compares them.
+
+    ``keyed`` ({"key_file": path, "paths": [...]}) names secret files: their content is given as an
+    HMAC under the key read from ``key_file`` (a file of the same secret set, written by the module
+    from a key the controller derives), and with ``hmac: None`` when there is no key to read, so they
+    count as different. A probe's output is logged; a plain digest of a secret file is not safe there."""
+    states = dict((path, observe(path)) for path in paths)
+    if keyed:
+        key = _read_key(keyed["key_file"])
+        for path in keyed["paths"]:
+            state = observe(path, key) if key is not None else observe(path, b"")
+            if key is None and "hmac" in state:
+                state["hmac"] = None
+            states[path] = state
+    return states

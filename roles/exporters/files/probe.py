@@ -3,14 +3,15 @@
 #   probe.py REQUEST   (JSON, built in tasks/probe.yml:
 #   {"node": {"package": P, "binary": B}, "nginx_exporter": {...},
 #    "copies": [{"src": S, "dest": D, "mode": "0640", "owner": O, "group": G}], "units": [U],
-#    "states": [PATH]})
+#    "states": [PATH], "keyed": {"key_file": K, "paths": [PATH]} or null})
 # An empty package or binary is not looked at (upstream binary install, nginx exporter off).
 # The --help texts are read on every run: an upgrade outside Ansible changes what the binaries
 # offer, and running a binary already on the host costs milliseconds, not a task.
 # Files copied on the host are compared by checksum, mode and ownership: "copies" maps each
 # destination to whether it is up to date (no content is printed). "states" are the paths of
-# node_exporter's file set. Both are read by observe() of plugins/module_utils/config_files.py,
-# which the probe task sends ahead of this file, so they are read as config_files compares them.
+# node_exporter's file set; "keyed" the secret set's, read as HMACs under its key file. Both are
+# read by observe() of plugins/module_utils/config_files.py, which the probe task sends ahead of
+# this file, so they are read as config_files compares them.
 import hashlib
 import json
 import os
@@ -66,5 +67,6 @@ print(json.dumps({
     # Parsed by the prodready.platform.systemd_units filter.
     "units": run(["systemctl", "show", "--property=Id,UnitFileState,ActiveState", "--"] + units,
                  stderr=subprocess.DEVNULL)[1] if units else "",
-    "states": globals()["observe_paths"](request.get("states", [])),
+    # Secret files (request["keyed"]) come as HMACs under the key file of their set, never as digests.
+    "states": globals()["observe_paths"](request.get("states", []), request.get("keyed")),
 }))

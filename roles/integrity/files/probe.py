@@ -1,6 +1,6 @@
 # Read-only probe of the host state the integrity role branches on; prints one JSON object.
 # One process instead of a stat per scanned path, a dpkg-query, a find and a systemctl show.
-# Argument: a JSON object {paths, packages, timer_dir, timer_units, states, baseline}.
+# Argument: a JSON object {paths, packages, timer_dir, timer_units, states, keyed, baseline}.
 import fnmatch
 import json
 import os
@@ -61,7 +61,8 @@ def main():
                                   + args["timer_units"])[1]
     # observe_paths() is plugins/module_utils/config_files.py's, which the probe task sends ahead of
     # this file: the probe reads the files as config_files_pending compares them.
-    state["states"] = globals()["observe_paths"](args.get("states", []))
+    # Secret files (args["keyed"]) come as HMACs under the key file of their set, never as digests.
+    state["states"] = globals()["observe_paths"](args.get("states", []), args.get("keyed"))
     state["baseline_confirmed"] = baseline_confirmed(args.get("baseline"))
     print(json.dumps(state))
 

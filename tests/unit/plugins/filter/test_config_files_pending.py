@@ -18,9 +18,11 @@ from hypothesis import strategies as st
 from ansible.errors import AnsibleFilterError
 from ansible_collections.prodready.platform.plugins.filter.config_files import FilterModule, config_files_pending
 from ansible_collections.prodready.platform.plugins.module_utils.config_files import (
+    content_hmac,
     content_sha1,
     item_differences,
     observe,
+    observe_paths,
 )
 from ansible_collections.prodready.platform.plugins.modules import config_files
 
@@ -71,6 +73,37 @@ def test_each_difference_is_reported(tmp_path):
     assert item_differences(base, None) == ["unknown"]
     assert item_differences(base, {"type": "absent"}) == ["created"]
     assert item_differences(dict(base, mode="bad"), state) == ["mode"]
+
+
+def test_secret_files_are_read_as_keyed_hmacs_and_compared_under_the_key(tmp_path):
+    key = "6f1c" * 16
+    items = [module_item(path=str(tmp_path / "config.json"), content='{"password": "hunter2"}\n', mode="0600", secret=True),
+             module_item(path=str(tmp_path / "state.key"), content=key, mode="0600", secret=True)]
+    keyed = {"key_file": str(tmp_path / "state.key"), "paths": [item["path"] for item in items]}
+    # Nothing written yet: no key file to read, so no HMAC, and every file is pending.
+    before = observe_paths([], keyed)
+    assert before[items[0]["path"]] == {"type": "absent"}
+    assert config_files_pending(items, before, key=key) == [item["path"] for item in items]
+    config_files.run(items, False, run_command)
+    states = observe_paths([], keyed)
+    secret = states[items[0]["path"]]
+    # No plain digest of a secret in what a probe prints; the HMAC is the key's, not the content's alone.
+    assert "sha1" not in secret and secret["hmac"] == content_hmac(key, items[0]["content"])
+    assert secret["hmac"] != content_hmac("other", items[0]["content"])
+    assert config_files_pending(items, states, key=key) == []
+    # The key file is compared under itself; written with a trailing newline it still reads the same.
+    assert config_files_pending(items, states, key=key + "\n") == []
+    # Without the key, with another key, or with another content: pending, so the module runs.
+    assert config_files_pending(items, states) == [item["path"] for item in items]
+    assert config_files_pending(items, states, key="0" * 64) == [item["path"] for item in items]
+    changed = [dict(items[0], content='{"password": "hunter3"}\n'), items[1]]
+    assert config_files_pending(changed, states, key=key) == [items[0]["path"]]
+    # A key file that no longer matches the controller's key (a rotated signing key): both pending.
+    (tmp_path / "state.key").write_text("1" * 64)
+    assert config_files_pending(items, observe_paths([], keyed), key=key) == [item["path"] for item in items]
+    # Unkeyed paths next to keyed ones are read as before.
+    mixed = observe_paths([str(tmp_path / "other")], keyed)
+    assert mixed[str(tmp_path / "other")] == {"type": "absent"} and "hmac" in mixed[items[0]["path"]]
 
 
 def test_symlink_is_other_and_missing_parent_is_absent(tmp_path):
