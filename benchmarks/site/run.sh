@@ -202,7 +202,7 @@ echo "Ansible settings (ansible-config dump --only-changed, plus what each run a
 ansible-config dump --only-changed 2>/dev/null | grep -E '^(DEFAULT_FORKS|ANSIBLE_PIPELINING|DEFAULT_GATHERING|CACHE_PLUGIN|CALLBACKS_ENABLED|INTERPRETER_PYTHON|DEFAULT_STRATEGY)' | sed 's/^/  /' || true
 echo "  (ANSIBLE_PIPELINING from the environment: ansible.cfg's [ssh_connection] pipelining applies to the ssh plugin only, not to community.docker.docker)"
 echo "  runs marked fact_cache=on add: gathering=smart, fact_caching=jsonfile (a temp dir per size, filled by the first converge), timeout 86400"
-echo "  every run adds callbacks ansible.posix.timer, ansible.posix.profile_roles; strategy linear (default)"
+echo "  every run adds callbacks ansible.posix.timer, ansible.posix.profile_roles; strategy from ansible.cfg (prodready.platform.linear: ansible.builtin.linear, gc frozen while workers fork)"
 echo "  ansible-core $(ansible --version | sed -n '1s/.*core \([0-9.]*\).*/\1/p'), community.docker $(ansible-galaxy collection list community.docker 2>/dev/null | awk '/community.docker/ {print $2; exit}')"
 echo
 

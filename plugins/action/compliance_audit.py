@@ -9,6 +9,10 @@ templating walked every value of it before the module ran: about 0.2 s of contro
 and run. Here each worker reads the files with PyYAML's safe loader (the C one when present) and
 hands the controls to the module as they are; nothing in them is templated (the catalog's
 placeholders are ${name}, filled in by the module from O(parameters)).
+
+The module's invocation is not logged on the host (ansible_no_target_syslog, unless the play sets
+it): AnsibleModule writes every argument to the journal, here the whole catalog, tens of KB on
+every run of every host. The audit's own report and metrics record what was checked.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -66,5 +70,7 @@ class ActionModule(ActionBase):
                 controls.extend(load_catalog_file(found))
             # The files' controls first, then the ones given inline (compliance_catalog_extra_controls).
             module_args["catalog"] = controls + list(module_args.get("catalog") or [])
+        if "ansible_no_target_syslog" not in (task_vars or {}):
+            task_vars = dict(task_vars or {}, ansible_no_target_syslog=True)
         result.update(self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars))
         return result

@@ -100,6 +100,8 @@ options:
     default: prodready_compliance.prom
 notes:
   - Supports check mode (the evaluation is the same; with O(export_metrics) nothing is written).
+  - The module's invocation is not written to the host's journal (its arguments carry the whole
+    catalog); set C(ansible_no_target_syslog=false) for the task or play to log it anyway.
 """
 
 EXAMPLES = r"""

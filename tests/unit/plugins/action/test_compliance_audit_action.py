@@ -81,3 +81,37 @@ def test_the_role_catalog_loads_and_validates():
     assert controls == expected
     with pytest.raises(AnsibleActionFail):
         load_catalog_file(os.path.join(CATALOG, "does-not-exist.yml"))
+
+
+def _action(args):
+    from unittest import mock
+
+    from ansible.playbook.task import Task
+    from ansible_collections.prodready.platform.plugins.action.compliance_audit import ActionModule
+
+    task = Task()
+    task.args = dict(args)
+    action = ActionModule(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None, shared_loader_obj=None)
+    calls = []
+
+    def execute_module(module_name=None, module_args=None, task_vars=None):
+        calls.append((module_name, module_args, task_vars))
+        return {"changed": False}
+
+    action._execute_module = execute_module
+    return action, calls
+
+
+@pytest.mark.parametrize("task_vars, expected", [
+    ({"inventory_hostname": "h"}, True),          # the catalog stays out of the host's journal
+    ({"ansible_no_target_syslog": False}, False),  # unless the play asks for the log
+    ({"ansible_no_target_syslog": True}, True),
+])
+def test_the_invocation_is_not_logged_on_the_host_unless_asked(task_vars, expected):
+    action, calls = _action({"catalog": [control("X-1", "/")]})
+    action.run(task_vars=dict(task_vars))
+    module_name, module_args, passed_vars = calls[0]
+    assert module_name == "prodready.platform.compliance_audit"
+    assert module_args["catalog"][0]["id"] == "X-1" and "catalog_files" not in module_args
+    assert passed_vars["ansible_no_target_syslog"] is expected
+    assert all(passed_vars[key] == value for key, value in task_vars.items())
