@@ -169,7 +169,7 @@ RUN_LOG=""
 run_site() {  # size, label, cache(on|off), inventory
   local size="$1" label="$2" cache="$3" inv="$4" t0 t1 rc=0 changed seconds load0
   RUN_LOG="$WORK/site-$size-${label// /_}-cache_$cache.log"
-  local env=("ANSIBLE_CALLBACKS_ENABLED=ansible.posix.timer,ansible.posix.profile_roles")
+  local env=("ANSIBLE_CALLBACKS_ENABLED=ansible.posix.timer,ansible.posix.profile_roles,prodready.platform.gc_freeze")
   if [ "$cache" = on ]; then
     # smart gathering: the preflight play's gather_facts is skipped for hosts already in the cache.
     env+=(ANSIBLE_GATHERING=smart ANSIBLE_CACHE_PLUGIN=jsonfile
@@ -202,7 +202,7 @@ echo "Ansible settings (ansible-config dump --only-changed, plus what each run a
 ansible-config dump --only-changed 2>/dev/null | grep -E '^(DEFAULT_FORKS|ANSIBLE_PIPELINING|DEFAULT_GATHERING|CACHE_PLUGIN|CALLBACKS_ENABLED|INTERPRETER_PYTHON|DEFAULT_STRATEGY)' | sed 's/^/  /' || true
 echo "  (ANSIBLE_PIPELINING from the environment: ansible.cfg's [ssh_connection] pipelining applies to the ssh plugin only, not to community.docker.docker)"
 echo "  runs marked fact_cache=on add: gathering=smart, fact_caching=jsonfile (a temp dir per size, filled by the first converge), timeout 86400"
-echo "  every run adds callbacks ansible.posix.timer, ansible.posix.profile_roles; strategy from ansible.cfg (prodready.platform.linear: ansible.builtin.linear, gc frozen while workers fork)"
+echo "  every run adds callbacks ansible.posix.timer, ansible.posix.profile_roles, prodready.platform.gc_freeze (as ansible.cfg); strategy linear (default)"
 echo "  ansible-core $(ansible --version | sed -n '1s/.*core \([0-9.]*\).*/\1/p'), community.docker $(ansible-galaxy collection list community.docker 2>/dev/null | awk '/community.docker/ {print $2; exit}')"
 echo
 
