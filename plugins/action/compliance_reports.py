@@ -24,6 +24,7 @@ from ansible.plugins.action import ActionBase
 from ansible.plugins.filter.core import to_nice_json
 
 from ansible_collections.prodready.platform.plugins.filter.compliance_report import compliance_report_render
+from ansible_collections.prodready.platform.plugins.module_utils.config_files import ItemError, parse_mode
 from ansible_collections.prodready.platform.plugins.module_utils.textfile import write_atomic
 
 ARGUMENT_SPEC = dict(
@@ -53,10 +54,11 @@ def _plain(value):
 
 
 def _mode(value, name):
+    # The modes are read as the config_files module and ansible.builtin.file read them.
     try:
-        return int(str(value), 8) if not isinstance(value, int) else value
-    except ValueError:
-        raise AnsibleActionFail("%s must be an octal mode such as '0640', not %r" % (name, value))
+        return parse_mode(value, None)
+    except ItemError as exc:
+        raise AnsibleActionFail("%s: %s" % (name, exc))
 
 
 def fleet_document(reports, generated_at):

@@ -146,3 +146,14 @@ def test_fleet_summary_ignores_hosts_without_a_score():
     fleet = fleet_document(reports, "2026-11-23T12:00:00Z")
     assert fleet["summary"] == {"score_percent": 87.6, "failed": 4, "errors": 2, "critical_failed": 1}
     assert fleet["hosts"] == ["a", "b", "c"] and fleet_document([], "x")["summary"]["score_percent"] == 0.0
+
+
+def test_modes_are_read_as_the_config_files_module_reads_them():
+    from ansible.errors import AnsibleActionFail
+    from ansible_collections.prodready.platform.plugins.action.compliance_reports import _mode
+
+    assert _mode("0640", "mode") == 0o640
+    assert _mode(0o750, "directory_mode") == 0o750  # an unquoted 0750 in YAML arrives as the integer
+    for bad in ("rw-r-----", True, "17777"):
+        with pytest.raises(AnsibleActionFail, match="^mode: "):
+            _mode(bad, "mode")
