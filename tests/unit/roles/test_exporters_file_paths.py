@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """exporters_node_file_paths (vars/main.yml) lists every path of node_exporter's file set
-(tasks/configure.yml): the probe reads those paths, and the set's module run is skipped only when
+(exporters_node_files, also in vars/main.yml, written by tasks/configure.yml): the probe reads those paths, and the set's module run is skipped only when
 each of its items was read and matches. The set builds its items in Jinja, so the test evaluates
 each item's path expression and each list entry with the role's defaults and variables."""
 from __future__ import absolute_import, division, print_function
@@ -62,15 +62,17 @@ def context():
 
 
 def test_every_path_of_the_node_exporter_set_is_read():
+    role_vars = load("vars", "main.yml")
     tasks = load("tasks", "configure.yml")
-    sets = [task["vars"]["exporters_node_files"] for task in tasks if "exporters_node_files" in task.get("vars", {})]
-    assert len(sets) == 1, "tasks/configure.yml should define exporters_node_files once"
-    expressions = path_expressions(sets[0])
+    assert [task["prodready.platform.config_files"]["files"] for task in tasks
+            if "exporters_node_files" in str(task.get("prodready.platform.config_files", {}).get("files", ""))] \
+        == ["{{ exporters_node_files }}"], "tasks/configure.yml should write exporters_node_files in one task"
+    expressions = path_expressions(role_vars["exporters_node_files"])
     assert len(expressions) >= 5, "the parser found too few items: %r" % expressions
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     ctx = context()
     written = {env.compile_expression(expr)(**ctx) for expr in expressions}
-    listed = [env.from_string(entry).render(**ctx) for entry in load("vars", "main.yml")["exporters_node_file_paths"]]
+    listed = [env.from_string(entry).render(**ctx) for entry in role_vars["exporters_node_file_paths"]]
     assert sorted(written - set(listed)) == []
     assert len(listed) == len(set(listed)) == len(written)
 
