@@ -314,13 +314,7 @@ def apply_directory(item, check_mode):
         return reasons, diff
     if st is None:
         # Tolerates a concurrent creator (the same item run for several hosts on the controller).
-        parent = os.path.dirname(path.rstrip("/"))
-        if parent and not os.path.isdir(parent):
-            try:
-                os.makedirs(parent, 0o755)
-            except OSError as exc:
-                if exc.errno != errno.EEXIST or not os.path.isdir(parent):
-                    raise
+        make_parents(os.path.dirname(path.rstrip("/")))
         try:
             os.mkdir(path, mode)
         except OSError as exc:
@@ -329,6 +323,26 @@ def apply_directory(item, check_mode):
     os.chown(path, uid, gid)
     os.chmod(path, mode)  # after chown (which clears setgid) and independent of the umask
     return reasons, diff
+
+
+def make_parents(parent):
+    """Create the missing ancestors of a directory item, each 0755 whatever the process's umask (as
+    documented): services running as their own user must traverse them. A hardened host's umask
+    (027 from login.defs through pam_umask, which sudo's session applies on Debian 13) made
+    os.makedirs(parent, 0o755) create them 0750. A directory another run created meanwhile is left as
+    it is."""
+    missing = []
+    while parent and parent != "/" and not os.path.isdir(parent):
+        missing.append(parent)
+        parent = os.path.dirname(parent)
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, 0o755)
+        except OSError as exc:
+            if exc.errno != errno.EEXIST or not os.path.isdir(directory):
+                raise
+            continue
+        os.chmod(directory, 0o755)
 
 
 def apply_absent(item, check_mode):

@@ -70,6 +70,7 @@ def test_every_path_of_the_node_exporter_set_is_read():
     expressions = path_expressions(role_vars["exporters_node_files"])
     assert len(expressions) >= 5, "the parser found too few items: %r" % expressions
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    env.filters["dirname"] = os.path.dirname  # as Ansible's
     ctx = context()
     written = {env.compile_expression(expr)(**ctx) for expr in expressions}
     listed = [env.from_string(entry).render(**ctx) for entry in role_vars["exporters_node_file_paths"]]

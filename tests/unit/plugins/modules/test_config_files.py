@@ -209,21 +209,32 @@ def test_unmanaged_ownership_creates_as_the_running_user(tmp_path):
 def test_directory_created_concurrently_is_not_an_error(tmp_path, monkeypatch):
     # Several hosts' runs on the controller create the same report directory at the same time.
     target = tmp_path / "parent" / "reports"
-    real_mkdir, real_makedirs = os.mkdir, os.makedirs
-
-    def racing_makedirs(p, mode=0o777, *args, **kwargs):
-        real_makedirs(p, mode)
-        raise OSError(errno.EEXIST, "File exists", p)
+    real_mkdir = os.mkdir
 
     def racing_mkdir(p, mode=0o777, *args, **kwargs):
         real_mkdir(p, mode)
         raise OSError(errno.EEXIST, "File exists", p)
 
-    monkeypatch.setattr(config_files.os, "makedirs", racing_makedirs)
     monkeypatch.setattr(config_files.os, "mkdir", racing_mkdir)
     changed = apply([item(target, state="directory", mode="0750")])[0]
     assert changed == [str(target)]
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o750
+
+
+def test_missing_parents_are_0755_whatever_the_umask(tmp_path):
+    # A hardened Debian 13 host runs modules with umask 027 (pam_umask in sudo's session): the parents
+    # of /etc/prometheus/node-exporter came out 0750 and node_exporter could not read its web.yml.
+    target = tmp_path / "etc" / "prometheus" / "node-exporter"
+    (tmp_path / "etc").mkdir(mode=0o700)
+    old = os.umask(0o027)
+    try:
+        changed = apply([item(target, state="directory", mode="0750")])[0]
+    finally:
+        os.umask(old)
+    assert changed == [str(target)]
+    assert stat.S_IMODE(os.stat(tmp_path / "etc" / "prometheus").st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o750
+    assert stat.S_IMODE(os.stat(tmp_path / "etc").st_mode) == 0o700, "an existing ancestor keeps its mode"
 
 
 def test_an_existing_file_where_a_new_directory_goes_still_fails(tmp_path, monkeypatch):
