@@ -14,7 +14,9 @@ author: prodready.platform maintainers (@prodready)
 description:
   - "C(clean) or C(N violations: content 2, added 1) with the level, entries checked and duration."
   - The same collection also provides C(integrity_violations) (render the violation list as text or
-    Markdown) and C(integrity_manifest_diff) (compare two manifests).
+    Markdown), C(integrity_manifest_diff) (compare two manifests), C(integrity_host_key) (a host's
+    signing key derived on the controller from the fleet's signing secret and the host name) and
+    C(integrity_public_key) (the public key of a signing key, for the host to trust).
 options:
   _input:
     description: A registered integrity_verify result.
@@ -138,10 +140,31 @@ def integrity_manifest_diff(old, new):
     }
 
 
+def integrity_host_key(secret, host):
+    """The signing key of ``host`` (base64 of its Ed25519 seed), derived from the fleet's signing
+    secret. Runs on the controller; hand the result only to integrity_baseline's private_key,
+    which its action keeps on the controller."""
+    try:
+        return _integrity().derive_host_key_text(secret, host)
+    except Exception as exc:  # ConfigError: a short or missing secret
+        raise AnsibleFilterError("integrity_host_key: %s" % exc)
+
+
+def integrity_public_key(private_key):
+    """The public key (base64) of a signing key (base64 seed or PEM)."""
+    library = _integrity()
+    try:
+        return library.public_key_text(library.load_private_key(private_key))
+    except library.IntegrityError as exc:
+        raise AnsibleFilterError("integrity_public_key: %s" % exc)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "integrity_summary": integrity_summary,
             "integrity_violations": integrity_violations,
             "integrity_manifest_diff": integrity_manifest_diff,
+            "integrity_host_key": integrity_host_key,
+            "integrity_public_key": integrity_public_key,
         }

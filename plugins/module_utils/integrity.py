@@ -37,6 +37,7 @@ import base64
 import binascii
 import datetime
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -69,7 +70,7 @@ DEFAULT_SYSTEM_PATHS = {
 # One violation kind per finding, in the order of severity used to pick the kind of a
 # change with several reasons. Metrics export one series per kind.
 VIOLATION_KINDS = (
-    "signature", "offhost", "suid", "type", "target", "content", "mode", "owner", "metadata",
+    "signature", "offhost", "binding", "suid", "type", "target", "content", "mode", "owner", "metadata",
     "added", "removed", "unreadable", "package", "unit", "sudoers", "backup", "certificate",
 )
 _REASON_KIND = {
@@ -1000,6 +1001,23 @@ def generate_private_key_text():
     return base64.b64encode(raw).decode("ascii")
 
 
+HOST_KEY_LABEL = b"prodready.platform integrity signing key v1\0"
+
+
+def derive_host_key_text(secret, host):
+    """The Ed25519 signing key of one host (base64 of its seed), derived on the controller from
+    the fleet's signing secret: HMAC-SHA256(secret, label || host). Each host's baselines are
+    signed with its own key, so one host's manifest never verifies on another, and the secret
+    itself never leaves the controller (only public keys are sent to hosts)."""
+    secret = _decode_key_text(secret, "the signing secret")
+    if len(secret) < 32:
+        raise ConfigError("the signing secret must be at least 32 characters (e.g. openssl rand -base64 48)")
+    if not isinstance(host, str) or not host:
+        raise ConfigError("a host name is required to derive its signing key")
+    seed = hmac.new(secret.encode("utf-8"), HOST_KEY_LABEL + host.encode("utf-8"), hashlib.sha256).digest()
+    return base64.b64encode(seed).decode("ascii")
+
+
 # --------------------------------------------------------------------------------------
 # Manifest format
 # --------------------------------------------------------------------------------------
@@ -1142,6 +1160,28 @@ def manifest_digest(data):
     return hashlib.sha256(_split(data)[1]).hexdigest()
 
 
+def manifest_config(paths, include=None, exclude=None):
+    """The path set a manifest is bound to (its body's ``config``)."""
+    return {"paths": normalise_roots(paths), "include": list(include or []), "exclude": list(exclude or [])}
+
+
+def binding_errors(body, host=None, config=None):
+    """Why a verified manifest body is not this host's baseline for this path set: a list of
+    messages naming both sides, empty when it is (``None`` skips a check). The signature proves
+    who signed a body, not which host and rule set it was signed for: a genuine manifest of
+    another host, or a narrower one of this host, must not verify clean."""
+    errors = []
+    if host is not None and body.get("host") != host:
+        errors.append("the manifest was signed for host %r, this host is %r" % (body.get("host"), host))
+    if config is not None:
+        signed = body.get("config") or {}
+        for name in ("paths", "include", "exclude"):
+            if list(signed.get(name) or []) != list(config.get(name) or []):
+                errors.append("the manifest covers %s %s, this host is configured for %s" % (
+                    name, json.dumps(signed.get(name) or []), json.dumps(config.get(name) or [])))
+    return errors
+
+
 def read_file(path):
     try:
         with open(path, "rb") as handle:
@@ -1235,8 +1275,9 @@ def same_state(old_body, new_body):
 # A full run of integrity_baseline hashes every scanned file, runs `dpkg --verify` and reads the
 # off-host copy: seconds to minutes, only to find on a converged host that nothing changed. After
 # such a run found the baseline current (or wrote it) and the off-host copy holding the same body,
-# the module writes a record of it, signed with the baseline key, bound to the manifest file's
-# inode and ctime, the options, the dpkg database and the off-host location. A later run trusts
+# the controller signs a record of it with the host's baseline key (the key never reaches the
+# host), bound to the manifest's digest, the host, the options, the dpkg database and the off-host
+# location. A later run trusts
 # the record only when all of those are still the same and a metadata walk of the scanned and
 # system paths (lstat, no hashing) matches the baseline exactly; otherwise it runs in full.
 #
@@ -1244,7 +1285,7 @@ def same_state(old_body, new_body):
 # - Hashing: a content change also changes size, mtime or ctime (ctime cannot be set back without
 #   moving the clock), the same rule the monitor's standard level relies on; the comprehensive
 #   level rehashes everything on its schedule.
-# - The off-host read: the local manifest cannot change without a new inode or ctime, which voids
+# - The off-host read: the local manifest cannot change without a new digest, which voids
 #   the record (an attacker cannot sign a new one without the controller's key), so a rebaseline
 #   or a restored older manifest on the host still meets the off-host comparison on the next run.
 #   A change made to the off-host object itself is no longer noticed by a converged run: the
@@ -1254,17 +1295,13 @@ def same_state(old_body, new_body):
 #   paths is reported by the monitor's comprehensive level, no longer by the role's drift message.
 
 CONFIRMATION_FORMAT = "prodready-integrity-confirmation"
+# Signed bytes of a record start with this, so a record's signature can never pass for a manifest's.
+_RECORD_DOMAIN = b"prodready-integrity-confirmation-v2\n"
 
 
 def confirmation_path(manifest_path):
     """Where integrity_baseline keeps the confirmation record of ``manifest_path``."""
     return manifest_path + ".confirmed"
-
-
-def file_identity(path):
-    """The inode, ctime and size of a file: any rewrite, restore or chmod changes them."""
-    st = os.lstat(path)
-    return {"inode": st.st_ino, "ctime_ns": st.st_ctime_ns, "size": st.st_size}
 
 
 def dpkg_status_digest(admin_dir=DPKG_ADMIN_DIR):
@@ -1280,10 +1317,11 @@ def dpkg_status_digest(admin_dir=DPKG_ADMIN_DIR):
 
 
 def sign_record(record, private_key):
-    """A small signed JSON document: a header line (key id, signature) and the record line."""
+    """A small signed JSON document: a header line (key id, signature) and the record line.
+    Signed on the controller only (the action of integrity_baseline)."""
     body = canonical_json(record)
     header = {"format": CONFIRMATION_FORMAT, "key_id": key_id(private_key),
-              "signature": base64.b64encode(private_key.sign(body)).decode("ascii")}
+              "signature": base64.b64encode(private_key.sign(_RECORD_DOMAIN + body)).decode("ascii")}
     return canonical_json(header) + b"\n" + body + b"\n"
 
 
@@ -1297,42 +1335,44 @@ def load_record(data, key):
         header = json.loads(header_bytes.decode("ascii"))
         if rest or header.get("format") != CONFIRMATION_FORMAT or header.get("key_id") != key_id(public_key):
             return None
-        public_key.verify(base64.b64decode(header["signature"], validate=True), body)
+        public_key.verify(base64.b64decode(header["signature"], validate=True), _RECORD_DOMAIN + body)
         record = json.loads(body.decode("ascii"))
     except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, InvalidSignature):
         return None
     return record if isinstance(record, dict) else None
 
 
-# The options of integrity_baseline a confirmation record is bound to (besides the roots).
+# The options of integrity_baseline a confirmation record is bound to (besides the roots and host).
 CONFIRMATION_OPTIONS = ("include", "exclude", "system_checks", "packages", "package_owners", "accept_package_updates",
                         "dpkg_admin_dir", "dpkg_log")
 
 
-def confirmation_bindings(params, manifest_data):
-    """What a confirmation record is bound to, as read now: the manifest (bytes and file), the
-    baseline options (``params`` as integrity_baseline receives them), dpkg's status and the
-    off-host location."""
+def confirmation_bindings(params, manifest_data, dpkg_status_sha256):
+    """What a confirmation record is bound to: the manifest's body (its digest: a restored or
+    replaced manifest has another), the baseline options (``params`` as integrity_baseline
+    receives them), the host, dpkg's status (its digest, read on the host) and the off-host
+    location. A pure function: the host computes it to compare, the controller to sign."""
     options = dict((name, params[name]) for name in CONFIRMATION_OPTIONS)
     options["paths"] = normalise_roots(params["paths"])
     offhost = params.get("offhost")
     return {
         "manifest_sha256": manifest_digest(manifest_data),
-        "manifest_file": file_identity(params["path"]),
+        "host": params.get("host"),
         "options": options,
-        "dpkg_status_sha256": dpkg_status_digest(params["dpkg_admin_dir"]),
+        "dpkg_status_sha256": dpkg_status_sha256,
         "offhost": dict((name, offhost.get(name)) for name in ("endpoint_url", "bucket", "key")) if offhost else None,
     }
 
 
 def baseline_confirmed(params, key, manifest_data, body):
     """True when the confirmation record of an earlier full run still holds: signed by ``key``
-    (private or public), bound to exactly what ``confirmation_bindings`` reads now, the manifest
-    signed by the same key, and an lstat walk finding the tree's metadata unchanged. Used by
-    integrity_baseline's fast path and by the integrity role's probe (which has the public key only)."""
+    (a public key on the host), bound to exactly what ``confirmation_bindings`` reads now, the
+    manifest signed by the same key, and an lstat walk finding the tree's metadata unchanged.
+    Used by integrity_baseline's scan and by the integrity role's probe."""
     try:
         record = load_record(read_file(confirmation_path(params["path"])), key)
-        if record is None or record != confirmation_bindings(params, manifest_data):
+        bindings = confirmation_bindings(params, manifest_data, dpkg_status_digest(params["dpkg_admin_dir"]))
+        if record is None or record != bindings:
             return False
         if manifest_header(manifest_data)["key_id"] != key_id(key):
             return False
@@ -1662,7 +1702,7 @@ def signature_violation(result, path, message, kind="signature"):
 
 def verify(manifest_data, public_keys, level, reference_data=None, workers=None, system_paths=None,
            packages=True, backup=None, certificates=None, manifest_path="manifest",
-           accept_package_updates=True, package_state=None):
+           accept_package_updates=True, package_state=None, expected_host=None, expected_config=None):
     """Verify a host against its manifest at ``level``.
 
     ``reference_data`` is the off-host copy (file content) used from the ``full`` level on:
@@ -1671,14 +1711,23 @@ def verify(manifest_data, public_keys, level, reference_data=None, workers=None,
     A local manifest whose signature fails is a ``signature`` violation (the tree is then
     checked against the reference if there is one, otherwise not at all). A manifest of a newer
     format version raises ``UnsupportedVersionError``. ``accept_package_updates`` and
-    ``package_state``: see ``verify_tree``.
+    ``package_state``: see ``verify_tree``. ``expected_host`` and ``expected_config`` (see
+    ``manifest_config``) bind the manifest: a genuine manifest of another host or of another path
+    set is a ``binding`` violation, and the tree is not judged against it.
     """
     started = time.monotonic()
     result = new_result(level)
     level_index = LEVELS.index(level)
     body = None
+
+    def bound(loaded, path):
+        errors = binding_errors(loaded, expected_host, expected_config)
+        for message in errors:
+            signature_violation(result, path, message, kind="binding")
+        return None if errors else loaded
+
     try:
-        body = load_manifest(manifest_data, public_keys)
+        body = bound(load_manifest(manifest_data, public_keys), manifest_path)
         result["manifest_sha256"] = manifest_digest(manifest_data)
     except UnsupportedVersionError:
         raise
@@ -1704,7 +1753,7 @@ def verify(manifest_data, public_keys, level, reference_data=None, workers=None,
                                         "(local %s, off-host %s): the host was rebaselined outside the playbook" % (
                                             local_digest or "unverifiable", remote_digest), kind="offhost")
                 result["checks"]["offhost"] = "off-host copy verified (%s)" % remote_digest[:16]
-                body = reference
+                body = bound(reference, "offhost:" + manifest_path)
     if body is not None:
         verify_tree(body, level, workers=workers, system_paths=system_paths, packages=packages, result=result,
                     accept_package_updates=accept_package_updates, package_state=package_state)

@@ -9,27 +9,28 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: integrity_baseline
-short_description: Create or refresh a signed file-integrity baseline
+short_description: Create or refresh a signed file-integrity baseline, signed on the controller
 description:
   - Scans O(paths) with the include/exclude rules, records type, size, mode, owner, group,
     mtime, ctime, inode, link target and SHA-256 of every entry, plus the unit-file and sudoers
-    locations and the current C(dpkg --verify) state, and writes an Ed25519-signed manifest.
-  - An existing baseline is kept unless O(refresh=true); it is never overwritten when its
-    signature does not verify with the given key (or O(previous_public_key)), so a wrong key
-    cannot silently replace the trusted baseline.
-  - Records the owning dpkg package and its version of every scanned file (O(package_owners)),
-    so verification can tell a package upgrade from tampering. With O(accept_package_updates)
-    an existing baseline is re-signed (RV(action=updated)) when everything that differs is
-    package updates, so accepted updates do not pile up; any other difference keeps it.
-  - Optionally uploads the signed manifest to S3 (O(offhost)) with Object Lock retention when
-    the bucket supports it, so a later rebaseline on the host itself is detectable.
+    locations, the current C(dpkg --verify) state and the owning package and version of each file.
+  - B(The signing key never reaches the managed host.) The module's action plugin runs on the
+    controller; it holds O(private_key) and the off-host write credentials, runs this module on the
+    host to scan (O(state=scan), public keys only), decides there, signs the manifest body and the
+    confirmation record, uploads the off-host copy from the controller and sends only the signed
+    bytes back (O(state=install)), which the host checks against its public keys before writing.
+  - The manifest is bound to O(host) (the inventory name by default) and to the path set; the
+    verifier refuses a manifest of another host or path set.
+  - An existing baseline is kept unless O(refresh=true). Drift, package upgrades included, is
+    reported and never re-signed by a converge; O(refresh) (the rebaseline playbook) re-signs after
+    O(verify_archive) checked the upgraded files against Debian's signed archive on the controller.
+  - A baseline that does not verify with the trusted keys is never overwritten (not even with
+    O(refresh)); the run fails, naming the key ids.
   - After a run that found the baseline current (or wrote it) and the off-host copy holding the
-    same body, writes a confirmation record next to the manifest (signed with the same key, bound
-    to the manifest file's inode and ctime, the options, the dpkg status file and the off-host
-    location). With O(trust_confirmation), a later run that finds all of these unchanged and a
-    metadata walk of the scanned and system paths identical to the baseline returns RV(action=unchanged)
-    without hashing, C(dpkg --verify) or reading the off-host copy (RV(confirmed=true)); anything
-    else runs in full. See the module_utils C(integrity) for what this trades.
+    same body, the controller signs a confirmation record bound to the manifest's digest, the host,
+    the options, dpkg's status file and the off-host location. With O(trust_confirmation), a later
+    scan that finds all of these unchanged and a metadata walk identical to the baseline returns
+    RV(action=unchanged) without hashing, C(dpkg --verify) or reading the off-host copy.
 version_added: 1.0.0
 author: prodready.platform maintainers (@prodready)
 options:
@@ -55,11 +56,18 @@ options:
     elements: str
     default: []
   private_key:
-    description: The Ed25519 signing key (base64 of the 32-byte seed, or PEM). Keep it in vault.
+    description:
+      - The host's Ed25519 signing key (base64 of the 32-byte seed, or PEM). Read by the action on
+        the controller only; never sent to the host. Keep it in vault, or derive one per host with
+        the P(prodready.platform.integrity_host_key#filter) filter.
     type: str
-    required: true
   previous_public_key:
-    description: Also accept an existing baseline signed by this key (key rotation).
+    description: Also accept an existing baseline signed by these keys (rotation, migration from one fleet key).
+    type: list
+    elements: str
+    default: []
+  host:
+    description: The host identity the manifest is bound to (the action's default is C(inventory_hostname)).
     type: str
   refresh:
     description:
@@ -67,6 +75,34 @@ options:
         baseline is left alone (the role's setting, because rebaselining is an explicit playbook).
     type: bool
     default: false
+  verify_archive:
+    description:
+      - With O(refresh), check every changed or added file that a Debian package owns against
+        Debian's signed archive on the controller (InRelease signature, Packages checksum, the
+        .deb's file checksums) before signing; files that do not verify fail the run, named, and
+        nothing is written unless O(verify_archive.accept_unverified).
+    type: dict
+    suboptions:
+      enabled:
+        description: Check the archive.
+        type: bool
+        default: false
+      mirror:
+        description: Debian mirror base URL.
+        type: str
+        default: http://deb.debian.org/debian
+      security_mirror:
+        description: Debian security mirror base URL.
+        type: str
+        default: http://deb.debian.org/debian-security
+      keyring:
+        description: The controller's Debian archive keyring (gpgv).
+        type: path
+        default: /usr/share/keyrings/debian-archive-keyring.gpg
+      accept_unverified:
+        description: Sign even when files could not be verified (they are still listed).
+        type: bool
+        default: false
   system_checks:
     description: Record the unit-file and sudoers locations for the comprehensive level.
     type: bool
@@ -84,9 +120,8 @@ options:
     default: true
   accept_package_updates:
     description:
-      - When the tree differs from a valid baseline only by package updates (see
-        M(prodready.platform.integrity_verify) O(prodready.platform.integrity_verify#module:accept_package_updates)),
-        re-sign the current tree even though O(refresh=false). Any other difference keeps the baseline.
+      - Classify drift that a dpkg upgrade explains as RV(package_updates) instead of
+        RV(not_package_updates). Reporting only; nothing is re-signed without O(refresh).
     type: bool
     default: false
   dpkg_admin_dir:
@@ -116,11 +151,30 @@ options:
         made by someone else (the full level, the rebaseline playbook and any full run compare it).
     type: bool
     default: true
+  state:
+    description:
+      - Set by the action, not by playbooks. C(scan) reads the host and returns the unsigned body;
+        C(install) writes O(manifest) and O(record) after checking them against O(public_key).
+    type: str
+    choices: [scan, install]
+    default: scan
+  public_key:
+    description: Set by the action. The public keys the host trusts (current first).
+    type: list
+    elements: str
+    default: []
+  manifest:
+    description: Set by the action. The signed manifest to install (base64).
+    type: str
+  record:
+    description: Set by the action. The signed confirmation record to install (base64).
+    type: str
 requirements:
-  - cryptography (Ed25519 signatures)
-  - boto3 (only with O(offhost))
+  - cryptography (Ed25519 signatures), on the controller and the host
+  - boto3 on the controller (only with O(offhost))
 notes:
-  - Supports check mode (reports what would change, writes nothing) and diff (lists changed entries).
+  - Supports check mode (reports what would change, writes and uploads nothing) and diff (lists changed entries).
+  - The off-host copy is read and written by the controller; the host never receives write credentials.
 extends_documentation_fragment:
   - prodready.platform.integrity_offhost.upload
 seealso:
@@ -128,17 +182,19 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Create the baseline once (the role's behaviour)
+- name: Create the baseline once (the role's behaviour); the key stays on the controller
   prodready.platform.integrity_baseline:
     paths: [/etc, /usr/local, /usr/bin, /usr/sbin]
     exclude: [/etc/resolv.conf, "*.swp"]
-    private_key: "{{ vault_integrity_private_key }}"
+    private_key: "{{ vault_integrity_signing_secret | prodready.platform.integrity_host_key(inventory_hostname) }}"
 
-- name: Rebaseline after a deploy and keep the off-host copy in step
+- name: Rebaseline after a deploy, verify upgrades against Debian's archive, keep the off-host copy in step
   prodready.platform.integrity_baseline:
     paths: [/etc, /usr/local]
-    private_key: "{{ vault_integrity_private_key }}"
+    private_key: "{{ vault_integrity_signing_secret | prodready.platform.integrity_host_key(inventory_hostname) }}"
     refresh: true
+    verify_archive:
+      enabled: true
     offhost:
       endpoint_url: http://172.30.100.1:8333
       bucket: prodready-demo
@@ -181,8 +237,8 @@ changed_entries:
   elements: dict
 action:
   description:
-    - created, refreshed, unchanged, kept (tree differs but refresh is false), or updated (re-signed
-      because everything that differed was package updates, with O(accept_package_updates)).
+    - created, refreshed, unchanged, kept (tree differs but refresh is false), or rotated (the
+      existing body re-signed with the current key and bound to the host; its drift is still reported).
   returned: always
   type: str
 package_updates:
@@ -209,171 +265,122 @@ confirmed:
   description: True when the run trusted the confirmation record instead of scanning in full.
   returned: always
   type: bool
+archive:
+  description: With O(verify_archive), each checked file (path, package, version, status, detail).
+  returned: when the archive was checked
+  type: list
+  elements: dict
 """
 
+import base64
 import os
+import platform
+import zlib
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.prodready.platform.plugins.module_utils import integrity
 
 
-def _diff_lines(items, prefix):
-    return "".join("%s %s\n" % (prefix, item) for item in items)
+def _codename():
+    """The release codename (the action picks the archive suites with it)."""
+    try:
+        with open("/etc/os-release") as handle:
+            for line in handle:
+                if line.startswith("VERSION_CODENAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return None
 
 
-def confirmed_result(module, key, data, body):
-    """The result of a run that trusts the confirmation record, or None to run in full."""
+def _arch(module):
+    dpkg = module.get_bin_path("dpkg")
+    if dpkg:
+        rc, out, _err = module.run_command([dpkg, "--print-architecture"])
+        if rc == 0 and out.strip():
+            return out.strip()
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+
+
+def _trusted(params):
+    if not params["public_key"]:
+        raise integrity.ConfigError("no public key given: the action passes the host's public keys")
+    return [integrity.load_public_key(k) for k in params["public_key"]]
+
+
+def scan(module):
+    """Read the host: the current manifest (as it is; the controller verifies it), and unless the
+    confirmation record still holds, a fresh unsigned body of the tree."""
     params = module.params
-    if not integrity.baseline_confirmed(params, key, data, body):
-        return None
-    result = dict(changed=False, path=params["path"], action="unchanged", key_id=integrity.key_id(key),
-                  entries=len(body["entries"]), added=[], removed=[], changed_entries=[], package_updates=[],
-                  not_package_updates=[], manifest_sha256=integrity.manifest_digest(data), confirmed=True)
-    if params["offhost"]:
-        result["offhost"] = {"bucket": params["offhost"]["bucket"], "key": params["offhost"]["key"],
-                             "up_to_date": True, "confirmed": True}
+    keys = _trusted(params)
+    old_data = old_body = None
+    if os.path.exists(params["path"]):
+        old_data = integrity.read_file(params["path"])
+        try:
+            old_body = integrity.load_manifest(old_data, keys)
+        except integrity.ManifestError:
+            old_body = None  # the controller says why and refuses to overwrite it
+    result = dict(changed=False, path=params["path"], current=base64.b64encode(old_data).decode("ascii") if old_data else None,
+                  confirmed=False, dpkg_status_sha256=integrity.dpkg_status_digest(params["dpkg_admin_dir"]),
+                  codename=_codename(), arch=_arch(module))
+    if old_body is not None and params["trust_confirmation"]:
+        if integrity.baseline_confirmed(params, keys[0], old_data, old_body):
+            result.update(confirmed=True, entries=len(old_body["entries"]))
+            return result
+    rules = integrity.PathRules(params["include"], params["exclude"])
+    body = integrity.create_baseline(params["paths"], rules, None, system_paths=None if params["system_checks"] else {},
+                                     packages=params["packages"], workers=params["workers"] or None,
+                                     package_owners=params["package_owners"], dpkg_admin_dir=params["dpkg_admin_dir"],
+                                     host=params["host"])[0]
+    result["body"] = base64.b64encode(zlib.compress(integrity.canonical_json(body), 6)).decode("ascii")
+    result["entries"] = len(body["entries"])
+    updates, others = [], []
+    if old_body is not None and params["accept_package_updates"] and not integrity.same_state(old_body, body):
+        try:
+            updates, others = integrity.package_update_drift(
+                old_body, body, integrity.PackageState(params["dpkg_admin_dir"], params["dpkg_log"]))
+        except (integrity.IntegrityError, OSError) as exc:
+            module.warn("cannot classify the drift as package updates: %s" % exc)
+    result.update(package_updates=updates, not_package_updates=others)
     return result
 
 
-def record_confirmation(module, key, data):
-    """Write (or, with no data, remove) the confirmation record. A cache of this run's findings,
-    not a managed file: writing it does not count as a change."""
-    target = integrity.confirmation_path(module.params["path"])
-    try:
-        if data is None:
-            if os.path.lexists(target):
-                os.unlink(target)
-            return
-        record = integrity.sign_record(integrity.confirmation_bindings(module.params, data), key)
-        if not os.path.exists(target) or integrity.read_file(target) != record:
-            integrity.write_file_atomic(target, record, mode=0o600)
-    except (OSError, integrity.IntegrityError) as exc:
-        module.warn("cannot update the confirmation record %s (the next run scans in full): %s" % (target, exc))
+def _write(path, data, mode, check_mode):
+    """True when ``path`` did not hold ``data``; writes it unless in check mode."""
+    if os.path.exists(path) and integrity.read_file(path) == data:
+        return False
+    if not check_mode:
+        integrity.write_file_atomic(path, data, mode=mode)
+    return True
 
 
-def run(module):
+def install(module):
+    """Write what the controller signed, after checking it against the host's public keys and
+    binding: a forged or misdirected manifest is refused here too."""
     params = module.params
-    try:
-        rules = integrity.PathRules(params["include"], params["exclude"])
-        key = integrity.load_private_key(params["private_key"])
-        trusted = [integrity.public_key_text(key)]
-        if params["previous_public_key"]:
-            trusted.append(params["previous_public_key"])
-        path = params["path"]
-        old_data = None
-        old_body = None
-        if os.path.exists(path):
-            old_data = integrity.read_file(path)
-            try:
-                old_body = integrity.load_manifest(old_data, trusted)
-            except integrity.SignatureError as exc:
-                module.fail_json(msg="existing baseline %s does not verify with the given key (key id %s): %s. "
-                                     "Refusing to overwrite it: check the key, or pass the old key as "
-                                     "previous_public_key to rotate." % (path, integrity.key_id(key), exc))
-        system_paths = None if params["system_checks"] else {}
-        if old_body is not None and params["trust_confirmation"] and not params["refresh"]:
-            confirmed = confirmed_result(module, key, old_data, old_body)
-            if confirmed:
-                module.exit_json(**confirmed)
-        new_body = integrity.create_baseline(params["paths"], rules, None, system_paths=system_paths,
-                                             packages=params["packages"], workers=params["workers"] or None,
-                                             package_owners=params["package_owners"],
-                                             dpkg_admin_dir=params["dpkg_admin_dir"])[0]
-    except integrity.MissingDependencyError as exc:
-        module.fail_json(msg=str(exc))
-    except integrity.IntegrityError as exc:
-        module.fail_json(msg=str(exc))
-
-    if old_body is not None:
-        diff = integrity.compare_manifests(old_body, new_body)
-    else:
-        diff = {"added": [{"path": p} for p in sorted(new_body["entries"])], "removed": [], "changed": []}
-    same = old_body is not None and integrity.same_state(old_body, new_body)
-    old_key = integrity.manifest_header(old_data)["key_id"] if old_data else None
-    updates, others = [], []
-    if old_body is None:
-        action = "created"
-    elif same and old_key == integrity.key_id(key):
-        action = "unchanged"
-    elif params["refresh"] or old_key != integrity.key_id(key):
-        action = "refreshed"  # a rotated key re-signs even an unchanged tree
-    else:
-        action = "kept"
-        if params["accept_package_updates"]:
-            try:
-                updates, others = integrity.package_update_drift(
-                    old_body, new_body, integrity.PackageState(params["dpkg_admin_dir"], params["dpkg_log"]))
-            except (integrity.IntegrityError, OSError) as exc:
-                module.fail_json(msg="cannot classify the drift as package updates: %s" % exc)
-            if not others:
-                action = "updated"
-    write = action in ("created", "refreshed", "updated")
-
-    result = dict(changed=False, path=path, action=action, key_id=integrity.key_id(key),
-                  entries=len(new_body["entries"]),
-                  added=[a["path"] for a in diff["added"]], removed=[r["path"] for r in diff["removed"]],
-                  changed_entries=[{"path": c["path"], "reasons": c["reasons"]} for c in diff["changed"]],
-                  package_updates=updates, not_package_updates=others, confirmed=False)
-    data = old_data
-    if write:
-        if old_body is not None and action == "refreshed" and same:
-            new_body["created"] = old_body.get("created", new_body["created"])
-        data = integrity.sign_manifest(new_body, key)
-        result["changed"] = True
-        if module._diff:
-            result["diff"] = {
-                "before_header": "%s (%d entries)" % (path, len(old_body["entries"])) if old_body else "%s (absent)" % path,
-                "after_header": "%s (%d entries)" % (path, len(new_body["entries"])),
-                "before": _diff_lines([r["path"] for r in diff["removed"]] +
-                                      ["%s (%s)" % (c["path"], ", ".join(c["reasons"])) for c in diff["changed"]], "-"),
-                "after": _diff_lines([a["path"] for a in diff["added"]] +
-                                     ["%s (%s)" % (c["path"], ", ".join(c["reasons"])) for c in diff["changed"]], "+"),
-            }
+    keys = _trusted(params)
+    changed = False
+    if params["manifest"]:
+        data = base64.b64decode(params["manifest"], validate=True)
+        body = integrity.load_manifest(data, keys)
+        errors = integrity.binding_errors(body, params["host"], integrity.manifest_config(
+            params["paths"], params["include"], params["exclude"]))
+        if errors:
+            raise integrity.SignatureError("refusing to install the manifest: " + "; ".join(errors))
+        mode = int(params["mode"], 8) if isinstance(params["mode"], str) else int(params["mode"])
+        changed = _write(params["path"], data, mode, module.check_mode)
+    # The record is a cache of the controller's findings, not a managed file: writing or removing
+    # it is no change. Without one (drift was found) any old record goes.
+    target = integrity.confirmation_path(params["path"])
+    if params["record"]:
+        record = base64.b64decode(params["record"], validate=True)
+        if integrity.load_record(record, keys[0]) is None:
+            raise integrity.SignatureError("refusing to install a confirmation record the host's key does not verify")
         if not module.check_mode:
-            try:
-                mode = int(params["mode"], 8) if isinstance(params["mode"], str) else int(params["mode"])
-                integrity.write_file_atomic(path, data, mode=mode)
-            except (OSError, ValueError) as exc:
-                module.fail_json(msg="cannot write %s: %s" % (path, exc))
-    if data is not None:
-        result["manifest_sha256"] = integrity.manifest_digest(data)
-
-    if params["offhost"]:
-        options = params["offhost"]
-        missing = integrity.missing_library(offhost=True)
-        if missing:
-            module.fail_json(msg=missing_required_lib(missing), **result)
-        try:
-            remote = integrity.s3_get(options)
-            remote_digest = integrity.manifest_digest(remote) if remote else None
-        except integrity.ManifestError:
-            remote_digest = "unreadable"
-        except integrity.IntegrityError as exc:
-            module.fail_json(msg=str(exc), **result)
-        local_digest = integrity.manifest_digest(data)
-        if remote_digest == local_digest:
-            result["offhost"] = {"bucket": options["bucket"], "key": options["key"], "up_to_date": True}
-        elif remote_digest is not None and not write:
-            # The local baseline was not rewritten by this run but differs from the off-host copy:
-            # either the host was rebaselined outside the playbook, or the copy is stale. Never
-            # "fix" that silently; the rebaseline playbook (refresh=true) resolves it deliberately.
-            module.fail_json(msg="the local baseline differs from the off-host copy s3://%s/%s (local %s, off-host %s); "
-                                 "not uploading. Investigate, then run the rebaseline playbook." % (
-                                     options["bucket"], options["key"], local_digest, remote_digest), **result)
-        else:
-            result["changed"] = True
-            if module.check_mode:
-                result["offhost"] = {"bucket": options["bucket"], "key": options["key"], "would_upload": True}
-            else:
-                try:
-                    result["offhost"] = integrity.s3_put(options, data)
-                except integrity.IntegrityError as exc:
-                    module.fail_json(msg=str(exc), **result)
-    # Only a baseline that matches the tree (or was just written from it) and the off-host copy
-    # is confirmed; after "kept" the record goes, so every run reports the drift again.
-    if not module.check_mode:
-        record_confirmation(module, key, data if action != "kept" else None)
-    module.exit_json(**result)
+            _write(target, record, 0o600, False)
+    elif os.path.lexists(target) and not module.check_mode:
+        os.unlink(target)
+    return dict(changed=changed, path=params["path"])
 
 
 def main():
@@ -383,9 +390,17 @@ def main():
             paths=dict(type="list", elements="path", required=True),
             include=dict(type="list", elements="str", default=[]),
             exclude=dict(type="list", elements="str", default=[]),
-            private_key=dict(type="str", required=True, no_log=True),
-            previous_public_key=dict(type="str", no_log=False),
+            # Read by the action on the controller only; a value arriving here is refused below.
+            private_key=dict(type="str", no_log=True),
+            previous_public_key=dict(type="list", elements="str", default=[], no_log=False),
+            host=dict(type="str"),
             refresh=dict(type="bool", default=False),
+            verify_archive=dict(type="dict", options=dict(
+                enabled=dict(type="bool", default=False),
+                mirror=dict(type="str", default="http://deb.debian.org/debian"),
+                security_mirror=dict(type="str", default="http://deb.debian.org/debian-security"),
+                keyring=dict(type="path", default="/usr/share/keyrings/debian-archive-keyring.gpg"),
+                accept_unverified=dict(type="bool", default=False))),
             system_checks=dict(type="bool", default=True),
             packages=dict(type="bool", default=True),
             package_owners=dict(type="bool", default=True),
@@ -396,15 +411,25 @@ def main():
             mode=dict(type="raw", default="0640"),
             offhost=dict(type="dict", options=integrity.offhost_argument_spec(retention=True)),
             trust_confirmation=dict(type="bool", default=True),
+            state=dict(type="str", choices=["scan", "install"], default="scan"),
+            public_key=dict(type="list", elements="str", default=[], no_log=False),
+            manifest=dict(type="str"),
+            record=dict(type="str"),
         ),
         supports_check_mode=True,
     )
-    # boto3 is checked when the off-host copy is read, not here: importing it costs more than
-    # a confirmed run takes.
+    offhost = module.params["offhost"] or {}
+    if module.params["private_key"] or offhost.get("access_key") or offhost.get("secret_key"):
+        module.fail_json(msg="integrity_baseline received a signing key or off-host credentials on the managed host: "
+                             "they belong to the controller (run the module through its action plugin)")
     missing = integrity.missing_library()
     if missing:
         module.fail_json(msg=missing_required_lib(missing))
-    run(module)
+    try:
+        result = scan(module) if module.params["state"] == "scan" else install(module)
+    except (integrity.IntegrityError, ValueError, OSError) as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,25 @@ options:
     type: list
     elements: str
     required: true
+  host:
+    description:
+      - The host identity the manifest must be bound to (pass C(inventory_hostname)). A genuine
+        manifest signed for another host is a C(binding) violation and the tree is not judged against it.
+    type: str
+  paths:
+    description:
+      - The path set the manifest must cover, with O(include) and O(exclude) (the role's
+        C(integrity_paths)). A manifest for another (e.g. narrower) path set is a C(binding) violation.
+    type: list
+    elements: path
+  include:
+    description: With O(paths), the include globs the manifest must have been made with.
+    type: list
+    elements: str
+  exclude:
+    description: With O(paths), the exclude globs the manifest must have been made with.
+    type: list
+    elements: str
   level:
     description: How thorough the check is.
     type: str
@@ -209,6 +228,10 @@ def main():
         argument_spec=dict(
             path=dict(type="path", default="/var/lib/prodready-integrity/baseline.json"),
             public_key=dict(type="list", elements="str", required=True, no_log=False),
+            host=dict(type="str"),
+            paths=dict(type="list", elements="path"),
+            include=dict(type="list", elements="str"),
+            exclude=dict(type="list", elements="str"),
             level=dict(type="str", choices=list(integrity.LEVELS), default="standard"),
             fail_on_violation=dict(type="bool", default=True),
             cache_ttl=dict(type="int", default=0),
@@ -242,10 +265,14 @@ def main():
                 module.fail_json(msg="the off-host copy s3://%s/%s does not exist: upload it with integrity_baseline "
                                      "(offhost) before using the full level" % (params["offhost"]["bucket"],
                                                                                 params["offhost"]["key"]))
+        expected_config = None
+        if params["paths"] is not None:
+            expected_config = integrity.manifest_config(params["paths"], params["include"], params["exclude"])
         cache = integrity.ResultCache(params["cache_path"], params["cache_ttl"])
         cache_key = cache.key(level, hashlib.sha256(data + (reference or b"")).hexdigest(),
                               params["packages"], params["certificates"], params["backup_metric_file"],
-                              params["accept_package_updates"], params["dpkg_admin_dir"], params["dpkg_log"])
+                              params["accept_package_updates"], params["dpkg_admin_dir"], params["dpkg_log"],
+                              params["host"], params["paths"], params["include"], params["exclude"])
         result = cache.get(cache_key)
         if result is None:
             result = integrity.verify(
@@ -254,7 +281,8 @@ def main():
                 backup={"metric_file": params["backup_metric_file"], "metric_name": params["backup_metric_name"]},
                 certificates=params["certificates"], manifest_path=params["path"],
                 accept_package_updates=params["accept_package_updates"],
-                package_state=integrity.PackageState(params["dpkg_admin_dir"], params["dpkg_log"]))
+                package_state=integrity.PackageState(params["dpkg_admin_dir"], params["dpkg_log"]),
+                expected_host=params["host"], expected_config=expected_config)
             if not module.check_mode:
                 cache.put(cache_key, result)
     except integrity.IntegrityError as exc:

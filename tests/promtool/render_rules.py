@@ -4,11 +4,12 @@
 
 The role renders roles/monitoring/templates/rules/*.yml.j2 with Ansible ([[ ]] as variable
 delimiters so Prometheus' own {{ }} templates stay literal). This script does the same with
-plain Jinja2 and the values in roles/monitoring/defaults/main.yml, writes the results to
-OUT_DIR/rules/, and checks that every alert has at least one promtool test that expects it
-to fire (tests/promtool/*.yml, exp_alerts non-empty).
+plain Jinja2, the values in roles/monitoring/defaults/main.yml and the small fixed inventory
+below (INVENTORY), writes the results to OUT_DIR/rules/, and checks that every alert has at
+least one promtool test that expects it to fire (tests/promtool/*.yml, exp_alerts non-empty).
 """
 import glob
+import json
 import os
 import sys
 
@@ -18,6 +19,15 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLE = os.path.join(ROOT, "roles", "monitoring")
 
+# What Ansible gives every template from the inventory, for the rules that read it
+# (prodready-expected.yml: which hosts must export integrity and backup metrics). The tests
+# in tests/promtool/ rely on it: host-a overrides the integrity check's maximum age, host-b
+# keeps the default and is the only backup host; any other host is not expected.
+INVENTORY = {
+    "groups": {"all": ["host-a", "host-b"], "backup": ["host-b"]},
+    "hostvars": {"host-a": {"integrity_check_max_age_seconds": 120}, "host-b": {}},
+}
+
 
 def comment(text):
     return "\n".join("# " + line for line in str(text).splitlines())
@@ -26,6 +36,7 @@ def comment(text):
 def render(out_dir):
     with open(os.path.join(ROLE, "defaults", "main.yml")) as handle:
         variables = yaml.safe_load(handle)
+    variables.update(INVENTORY)
     variables["ansible_managed"] = "Rendered by tests/promtool/render_rules.py for promtool"
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(os.path.join(ROLE, "templates", "rules")),
@@ -33,8 +44,10 @@ def render(out_dir):
         variable_end_string="]]",
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
+        trim_blocks=True,  # as the role's template lookup
     )
     env.filters["comment"] = comment
+    env.filters["to_json"] = json.dumps
     os.makedirs(os.path.join(out_dir, "rules"), exist_ok=True)
     alerts = set()
     for path in sorted(glob.glob(os.path.join(ROLE, "templates", "rules", "*.yml.j2"))):

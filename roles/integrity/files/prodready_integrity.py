@@ -21,6 +21,7 @@ import fcntl
 import json
 import os
 import smtplib
+import ssl
 import socket
 import sys
 import time
@@ -62,6 +63,14 @@ def read_public_keys(config):
     return keys
 
 
+def expected_config(config):
+    """The path set the manifest must be bound to (None for a configuration from before binding)."""
+    binding = config.get("binding")
+    if not binding:
+        return None
+    return integrity.manifest_config(binding["paths"], binding.get("include"), binding.get("exclude"))
+
+
 def run_check(config, level):
     manifest_path = config["manifest"]
     try:
@@ -82,6 +91,7 @@ def run_check(config, level):
             data, read_public_keys(config), level, reference_data=reference, workers=config.get("workers") or None,
             packages=config.get("packages", True), backup=full.get("backup"), certificates=full.get("certificates"),
             manifest_path=manifest_path, accept_package_updates=config.get("accept_package_updates", True),
+            expected_host=config.get("host"), expected_config=expected_config(config),
             package_state=integrity.PackageState(config.get("dpkg_admin_dir") or integrity.DPKG_ADMIN_DIR,
                                                  config.get("dpkg_log") or integrity.DPKG_LOG))
     except integrity.UnsupportedVersionError as exc:
@@ -161,9 +171,13 @@ def send(channel, config, result, status, fingerprint):
         message["From"] = email.get("from") or "prodready-integrity@%s" % config["host"]
         message["To"] = ", ".join(email["to"])
         message.set_content(text + "\n")
+        # Credentials never travel without TLS, and TLS verifies the relay's certificate (the
+        # system store, or the CA file the role configured).
+        if email.get("username") and not email.get("starttls"):
+            raise RuntimeError("refusing to send SMTP credentials without STARTTLS (set integrity_notify_smtp_starttls)")
         with smtplib.SMTP(email.get("smtp_host", "localhost"), int(email.get("smtp_port", 25)), timeout=timeout) as smtp:
             if email.get("starttls"):
-                smtp.starttls()
+                smtp.starttls(context=ssl.create_default_context(cafile=email.get("ca_file") or None))
             if email.get("username"):
                 smtp.login(email["username"], email.get("password", ""))
             smtp.send_message(message)

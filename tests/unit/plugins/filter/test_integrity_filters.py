@@ -89,4 +89,17 @@ def test_manifest_diff_accepts_signed_text():
                                                     "mtime_ns": 1, "ctime_ns": 1, "inode": 1, "sha256": "a" * 64}}, ["/srv"])
     new = integrity.sign_manifest(new_body, key).decode()
     assert filters.integrity_manifest_diff(old, new)["added"] == ["/srv/x"]
-    assert set(filters.FilterModule().filters()) == {"integrity_summary", "integrity_violations", "integrity_manifest_diff"}
+    assert set(filters.FilterModule().filters()) == {"integrity_summary", "integrity_violations", "integrity_manifest_diff",
+                                                     "integrity_host_key", "integrity_public_key"}
+
+
+def test_host_keys_are_derived_per_host_and_refuse_a_short_secret():
+    secret = "s" * 40
+    a, b = filters.integrity_host_key(secret, "app1"), filters.integrity_host_key(secret, "app2")
+    assert a != b and a == filters.integrity_host_key(secret, "app1")
+    assert filters.integrity_public_key(a) == integrity.public_key_text(integrity.load_private_key(a))
+    assert filters.integrity_public_key(a) != filters.integrity_public_key(b)
+    with pytest.raises(AnsibleFilterError, match="at least 32"):
+        filters.integrity_host_key("short", "app1")
+    with pytest.raises(AnsibleFilterError):
+        filters.integrity_public_key("not a key")

@@ -1,12 +1,16 @@
 import hashlib
+import json
 import os
 import time
+from unittest.mock import MagicMock
 
 import pytest
+from ansible.errors import AnsibleActionFail
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.prodready.platform.plugins.module_utils import integrity
+from ansible_collections.prodready.platform.plugins.action import integrity_baseline as baseline_action
 from ansible_collections.prodready.platform.plugins.modules import integrity_baseline, integrity_verify
 
 KEY = integrity.generate_private_key_text()
@@ -34,12 +38,42 @@ def capture(monkeypatch):
     monkeypatch.setattr(integrity, "dpkg_verify", lambda timeout=600: {})
 
 
-def run(module, args, check=False, diff=False):
+def run_direct(module, args, check=False, diff=False):
     args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
     with patch_module_args(args):
         with pytest.raises(Exit) as info:
             module.main()
     return info.value
+
+
+SENT_TO_HOST = []
+
+
+def run_action(args, check=False, diff=False, host="testhost"):
+    """integrity_baseline as a playbook runs it: its action on the controller, the module (called
+    in-process) on the "host". Every argument the host receives is kept in SENT_TO_HOST."""
+    task = MagicMock()
+    task.args, task.async_val, task.check_mode, task.diff = dict(args), 0, check, diff
+    play_context = MagicMock()
+    play_context.check_mode = check
+    action = baseline_action.ActionModule(task, MagicMock(), play_context, MagicMock(), MagicMock(), MagicMock())
+
+    def execute(module_name, module_args, task_vars):
+        assert module_name == "prodready.platform.integrity_baseline"
+        SENT_TO_HOST.append(json.dumps(module_args))
+        out = run_direct(integrity_baseline, module_args, check=check, diff=diff)
+        return dict(out.result, failed=out.failed)
+    action._execute_module = execute
+    try:
+        return Exit(action.run(task_vars={"inventory_hostname": host}), False)
+    except AnsibleActionFail as exc:
+        return Exit(dict(exc.result or {}, msg=str(exc)), True)
+
+
+def run(module, args, check=False, diff=False):
+    if module is integrity_baseline:
+        return run_action(args, check=check, diff=diff)
+    return run_direct(module, args, check=check, diff=diff)
 
 
 @pytest.fixture
@@ -104,9 +138,59 @@ def test_baseline_never_overwritten_with_wrong_key(tmp_path, tree):
     out = run(integrity_baseline, baseline_args(tmp_path, tree, private_key=OTHER_KEY, refresh=True))
     assert out.failed and "Refusing to overwrite" in out.result["msg"]
     assert (tmp_path / "state" / "baseline.json").read_bytes() == before
-    rotated = run(integrity_baseline, baseline_args(tmp_path, tree, private_key=OTHER_KEY, previous_public_key=PUB))
-    assert rotated.result["changed"] and rotated.result["action"] == "refreshed"
+    # Rotation re-signs the body that was trusted, not the tree as it is now: drift stays drift.
+    time.sleep(0.02)
+    (tree / "dropped").write_text("x")
+    rotated = run(integrity_baseline, baseline_args(tmp_path, tree, private_key=OTHER_KEY, previous_public_key=[PUB]))
+    assert rotated.result["changed"] and rotated.result["action"] == "rotated"
     assert rotated.result["key_id"] == integrity.key_id(integrity.load_private_key(OTHER_KEY))
+    assert rotated.result["added"] == [str(tree / "dropped")]
+    body = integrity.load_manifest((tmp_path / "state" / "baseline.json").read_bytes(),
+                                   integrity.public_key_text(integrity.load_private_key(OTHER_KEY)))
+    assert str(tree / "dropped") not in body["entries"] and body["host"] == "testhost"
+
+
+def test_no_key_or_write_credential_reaches_the_host(tmp_path, tree, monkeypatch):
+    store, _reads = fake_s3(monkeypatch)
+    del SENT_TO_HOST[:]
+    offhost = {"bucket": "b", "key": "k", "endpoint_url": "http://s3.invalid", "access_key": "AKIAWRITE",
+               "secret_key": "write-secret-0123456789"}
+    run(integrity_baseline, baseline_args(tmp_path, tree, offhost=offhost))
+    (tree / "new").write_text("x")
+    run(integrity_baseline, baseline_args(tmp_path, tree, offhost=offhost, refresh=True))
+    assert len(SENT_TO_HOST) == 4 and store["k"]
+    sent = "\n".join(SENT_TO_HOST)
+    for secret in (KEY, "AKIAWRITE", "write-secret-0123456789"):
+        assert secret not in sent
+    # Called without its action (as a raw module), the module refuses a key outright.
+    out = run_direct(integrity_baseline, baseline_args(tmp_path, tree, public_key=[PUB]))
+    assert out.failed and "belong to the controller" in out.result["msg"]
+
+
+def test_missing_key_and_unreachable_store_fail_before_anything_is_written(tmp_path, tree, monkeypatch):
+    out = run(integrity_baseline, baseline_args(tmp_path, tree, private_key=""))
+    assert out.failed and "no signing key on the controller" in out.result["msg"]
+
+    def unreachable(options):
+        raise integrity.IntegrityError("could not connect to the endpoint URL")
+    monkeypatch.setattr(integrity, "s3_get", unreachable)
+    monkeypatch.setattr(integrity, "s3_put", lambda options, data: pytest.fail("nothing may be uploaded"))
+    out = run(integrity_baseline, baseline_args(tmp_path, tree, offhost={"bucket": "b", "key": "k"}))
+    assert out.failed and "unreachable, nothing was written" in out.result["msg"]
+    assert not (tmp_path / "state" / "baseline.json").exists()
+
+
+def test_another_hosts_genuine_manifest_is_refused(tmp_path, tree):
+    run_action(baseline_args(tmp_path, tree), host="host-a")
+    before = (tmp_path / "state" / "baseline.json").read_bytes()
+    out = run_action(baseline_args(tmp_path, tree), host="host-b")
+    assert out.failed and "'host-a'" in out.result["msg"] and "'host-b'" in out.result["msg"]
+    assert (tmp_path / "state" / "baseline.json").read_bytes() == before
+    planted = run(integrity_verify, verify_args(tmp_path, host="host-b"))
+    assert planted.failed and planted.result["violations"][0]["kind"] == "binding"
+    narrower = run(integrity_verify, verify_args(tmp_path, host="host-a", paths=[str(tree), "/etc"]))
+    assert narrower.failed and "covers paths" in narrower.result["changed_entries"][0]["details"]["binding"]
+    assert run(integrity_verify, verify_args(tmp_path, host="host-a", paths=[str(tree)])).result["ok"]
 
 
 def test_baseline_missing_path_is_a_clear_error(tmp_path):
@@ -179,22 +263,25 @@ def fake_dpkg(tmp_path, tree, version, content, upgrade_from=None):
     return {"dpkg_admin_dir": str(admin), "dpkg_log": str(log)}
 
 
-def test_package_update_accepted_by_verify_and_re_signed_by_baseline(tmp_path, tree):
+def test_package_update_accepted_by_verify_and_never_re_signed_by_a_converge(tmp_path, tree):
     dpkg = fake_dpkg(tmp_path, tree, "1.0-1", b"\x7fELF app 1.0")
     created = run(integrity_baseline, baseline_args(tmp_path, tree, **dpkg))
     assert created.result["action"] == "created"
+    before = (tmp_path / "state" / "baseline.json").read_bytes()
     dpkg = fake_dpkg(tmp_path, tree, "1.0-2", b"\x7fELF app 1.0 with the security fix", upgrade_from="1.0-1")
     out = run(integrity_verify, verify_args(tmp_path, level="standard", **dpkg))
     assert not out.failed and out.result["ok"] and out.result["counts"]["package_updates"] == 1
     assert out.result["package_updates"][0]["to_version"] == "1.0-2"
     strict = run(integrity_verify, verify_args(tmp_path, level="standard", accept_package_updates=False, **dpkg))
     assert strict.failed and strict.result["violations"][0]["kind"] == "content"
-    # The role's normal run: without accept_package_updates the baseline is kept, with it re-signed.
-    kept = run(integrity_baseline, baseline_args(tmp_path, tree, **dpkg))
+    # The dpkg database that explains the update is root's to edit: a converge reports, never signs.
+    kept = run(integrity_baseline, baseline_args(tmp_path, tree, accept_package_updates=True, **dpkg), diff=True)
     assert kept.result["action"] == "kept" and not kept.result["changed"]
-    updated = run(integrity_baseline, baseline_args(tmp_path, tree, accept_package_updates=True, **dpkg), diff=True)
-    assert updated.result["action"] == "updated" and updated.result["changed"]
-    assert [u["path"] for u in updated.result["package_updates"]] == [str(tree / "bin" / "app")]
+    assert [u["path"] for u in kept.result["package_updates"]] == [str(tree / "bin" / "app")]
+    assert (tmp_path / "state" / "baseline.json").read_bytes() == before
+    # The rebaseline (refresh) signs it, after the operator asked.
+    refreshed = run(integrity_baseline, baseline_args(tmp_path, tree, refresh=True, **dpkg))
+    assert refreshed.result["action"] == "refreshed"
     body = integrity.load_manifest((tmp_path / "state" / "baseline.json").read_bytes(), PUB)
     assert body["packages"]["dpkg_owners"]["app"]["version"] == "1.0-2"
     after = run(integrity_verify, verify_args(tmp_path, level="comprehensive", **dpkg))
@@ -273,7 +360,7 @@ def test_full_run_confirms_only_after_it_found_the_baseline_current(tmp_path, tr
 
 
 @pytest.mark.parametrize("drift", ["content", "chmod", "added", "removed", "symlink", "manifest", "record", "options",
-                                   "dpkg", "no_trust", "refresh"])
+                                   "dpkg", "no_trust", "refresh", "host"])
 def test_anything_the_record_is_bound_to_voids_it(tmp_path, tree, monkeypatch, drift):
     (tree / "link").symlink_to("app.conf")
     admin = tmp_path / "dpkg"
@@ -299,13 +386,17 @@ def test_anything_the_record_is_bound_to_voids_it(tmp_path, tree, monkeypatch, d
         (tree / "link").unlink()
         (tree / "link").symlink_to("bin/app")
     elif drift == "manifest":
-        # The same genuine bytes written again (a restore): a new inode and ctime.
-        data = manifest.read_bytes()
-        manifest.unlink()
-        manifest.write_bytes(data)
+        # Another genuine manifest of this host (an older one restored): another digest.
+        body = integrity.load_manifest(manifest.read_bytes(), PUB)
+        manifest.write_bytes(integrity.sign_manifest(dict(body, created="2020-01-01T00:00:00Z"), integrity.load_private_key(KEY)))
     elif drift == "record":
         header, body = record.read_bytes().split(b"\n")[:2]
-        record.write_bytes(header + b"\n" + body.replace(b'"ctime_ns":', b'"ctime_ns":1') + b"\n")
+        record.write_bytes(header + b"\n" + body.replace(b'"manifest_sha256":"', b'"manifest_sha256":"0') + b"\n")
+    elif drift == "host":
+        run_args = dict(args)
+        out = run_action(run_args, host="renamed")
+        assert out.failed and "not its own" in out.result["msg"]
+        return
     elif drift == "options":
         args = dict(args, exclude=["*.swp"])
     elif drift == "dpkg":
@@ -374,7 +465,8 @@ def role_probe(monkeypatch):
 def probe_request(tmp_path, root, **params):
     """What tasks/validate.yml sends (vars/main.yml integrity_baseline_probe_request): the options
     the role passes to integrity_baseline, the module's defaults for the others."""
-    request_params = {"path": str(tmp_path / "state" / "baseline.json"), "paths": [str(root)], "include": [], "exclude": [],
+    request_params = {"path": str(tmp_path / "state" / "baseline.json"), "host": "testhost", "paths": [str(root)],
+                      "include": [], "exclude": [],
                       "system_checks": False, "packages": True, "package_owners": True, "accept_package_updates": False,
                       "offhost": None}
     request_params.update(params)
