@@ -3,7 +3,9 @@
 # it (status version, md5sums, dpkg.log), so the on-host classification calls it a package update.
 # Prints the path it changed.
 set -eu
-for path in /usr/sbin/addgroup /usr/sbin/adduser /usr/sbin/chpasswd; do
+# A regular file (a symlink's target would be another path) that dpkg lists in md5sums.
+for path in /usr/sbin/adduser /usr/sbin/chpasswd /usr/sbin/nologin; do
+  [ -f "$path" ] && [ ! -L "$path" ] || continue
   owner=$(dpkg -S "$path" 2>/dev/null | cut -d: -f1) && [ -n "$owner" ] && break
 done
 version=$(dpkg-query -W -f '${Version}' "$owner")
