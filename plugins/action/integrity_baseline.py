@@ -31,6 +31,10 @@ MODULE = "prodready.platform.integrity_baseline"
 # Options only this action reads: never part of the module's arguments on the host.
 CONTROLLER_ONLY = ("private_key", "previous_public_key", "refresh", "verify_archive", "offhost")
 OFFHOST_LOCATION = ("endpoint_url", "bucket", "key")
+# The module's defaults of the options a confirmation record is bound to.
+MODULE_DEFAULTS = {"include": [], "exclude": [], "system_checks": True, "packages": True, "package_owners": True,
+                   "accept_package_updates": False, "dpkg_admin_dir": integrity.DPKG_ADMIN_DIR, "dpkg_log": integrity.DPKG_LOG,
+                   "offhost": None}
 
 
 def decide(old_data, new_body, key, trusted, host, config, refresh):
@@ -185,11 +189,9 @@ class ActionModule(ActionBase):
         if not self._play_context.check_mode:
             record = None
             if action != "kept":
-                params = dict(args, **{"offhost": args.get("offhost")})
-                for name, default in (("include", []), ("exclude", []), ("system_checks", True), ("packages", True),
-                                      ("package_owners", True), ("accept_package_updates", False),
-                                      ("dpkg_admin_dir", integrity.DPKG_ADMIN_DIR), ("dpkg_log", integrity.DPKG_LOG)):
-                    params.setdefault(name, default)
+                # The record binds what the module compares on its next scan: its options with the
+                # module's defaults for those the task left out.
+                params = dict(MODULE_DEFAULTS, **args)
                 record = integrity.sign_record(integrity.confirmation_bindings(params, data, scan["dpkg_status_sha256"]), key)
             install = dict(args, state="install",
                            manifest=base64.b64encode(data).decode("ascii") if body is not None else None,

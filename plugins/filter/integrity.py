@@ -16,7 +16,8 @@ description:
   - The same collection also provides C(integrity_violations) (render the violation list as text or
     Markdown), C(integrity_manifest_diff) (compare two manifests), C(integrity_host_key) (a host's
     signing key derived on the controller from the fleet's signing secret and the host name) and
-    C(integrity_public_key) (the public key of a signing key, for the host to trust).
+    C(integrity_public_key) (the public key of a signing key, for the host to trust) and
+    C(integrity_key_id) (the id manifests name their signer by).
 options:
   _input:
     description: A registered integrity_verify result.
@@ -159,6 +160,16 @@ def integrity_public_key(private_key):
         raise AnsibleFilterError("integrity_public_key: %s" % exc)
 
 
+def integrity_key_id(public_key):
+    """The key id manifests name their signer by, of a public key (base64 or PEM). A private key
+    is not accepted: base64 seeds and public keys look alike (32 bytes)."""
+    library = _integrity()
+    try:
+        return library.key_id(library.load_public_key(public_key))
+    except library.IntegrityError as exc:
+        raise AnsibleFilterError("integrity_key_id: %s" % exc)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -167,4 +178,5 @@ class FilterModule(object):
             "integrity_manifest_diff": integrity_manifest_diff,
             "integrity_host_key": integrity_host_key,
             "integrity_public_key": integrity_public_key,
+            "integrity_key_id": integrity_key_id,
         }

@@ -1,13 +1,15 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Find the first firing alert ALERTNAME for HOST that the webhook receiver recorded after
-AFTER (unix time), optionally with further labels (LABEL=VALUE arguments). Prints
-{"received", "labels"} as JSON and exits 0; exits 1 if none yet."""
+AFTER (unix time), optionally with further labels (LABEL=VALUE arguments; status=resolved looks
+for the resolution instead). Prints {"received", "labels"} as JSON and exits 0; exits 1 if none yet."""
 import json
 import sys
 
 
 def main(log, alertname, host, after, wanted=()):
+    wanted = dict(wanted)
+    status = wanted.pop("status", "firing")
     try:
         with open(log) as handle:
             lines = handle.readlines()
@@ -19,8 +21,8 @@ def main(log, alertname, host, after, wanted=()):
             continue
         for alert in entry["body"].get("alerts", []):
             labels = alert.get("labels", {})
-            if alert.get("status") == "firing" and labels.get("alertname") == alertname and labels.get("host") == host \
-                    and all(labels.get(name) == value for name, value in wanted):
+            if alert.get("status") == status and labels.get("alertname") == alertname and labels.get("host") == host \
+                    and all(labels.get(name) == value for name, value in wanted.items()):
                 print(json.dumps({"received": entry["received"], "labels": labels}))
                 return 0
     return 1

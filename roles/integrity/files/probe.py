@@ -41,6 +41,21 @@ def baseline_confirmed(request):
         return False
 
 
+def manifest_key_id(path):
+    """The key id the host's manifest names as its signer (header only, not verified: the role
+    refuses to touch a host whose manifest names a key it does not trust, before any change)."""
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            header = json.loads(handle.readline().decode("ascii"))
+        return str(header["key_id"])
+    except FileNotFoundError:
+        return None
+    except Exception:  # pylint: disable=broad-except
+        return "unreadable"
+
+
 def main():
     args = json.loads(sys.argv[1])
     state = {"missing_paths": [path for path in args["paths"] if not os.path.lexists(path)]}
@@ -64,6 +79,7 @@ def main():
     # Secret files (args["keyed"]) come as HMACs under the key file of their set, never as digests.
     state["states"] = globals()["observe_paths"](args.get("states", []), args.get("keyed"))
     state["baseline_confirmed"] = baseline_confirmed(args.get("baseline"))
+    state["manifest_key_id"] = manifest_key_id(args.get("manifest"))
     print(json.dumps(state))
 
 

@@ -90,7 +90,7 @@ def test_manifest_diff_accepts_signed_text():
     new = integrity.sign_manifest(new_body, key).decode()
     assert filters.integrity_manifest_diff(old, new)["added"] == ["/srv/x"]
     assert set(filters.FilterModule().filters()) == {"integrity_summary", "integrity_violations", "integrity_manifest_diff",
-                                                     "integrity_host_key", "integrity_public_key"}
+                                                     "integrity_host_key", "integrity_public_key", "integrity_key_id"}
 
 
 def test_host_keys_are_derived_per_host_and_refuse_a_short_secret():
@@ -103,3 +103,7 @@ def test_host_keys_are_derived_per_host_and_refuse_a_short_secret():
         filters.integrity_host_key("short", "app1")
     with pytest.raises(AnsibleFilterError):
         filters.integrity_public_key("not a key")
+    # The id a manifest names its signer by, of the public key.
+    assert filters.integrity_key_id(filters.integrity_public_key(a)) == integrity.key_id(integrity.load_private_key(a))
+    with pytest.raises(AnsibleFilterError):
+        filters.integrity_key_id("not a key")

@@ -497,3 +497,16 @@ def sys_flag_set():
     # The probe imports the library without writing __pycache__ into the scanned tree.
     import sys
     return sys.dont_write_bytecode is True
+
+
+def test_role_probe_reads_the_signer_named_by_the_manifest(tmp_path, tree, monkeypatch):
+    """The role refuses a host whose manifest names a key the controller does not hold, before any
+    change (tasks/validate.yml): the probe reads that key id from the header."""
+    probe = role_probe(monkeypatch)
+    path = tmp_path / "state" / "baseline.json"
+    assert probe.manifest_key_id(str(path)) is None
+    assert probe.manifest_key_id(None) is None
+    run(integrity_baseline, baseline_args(tmp_path, tree))
+    assert probe.manifest_key_id(str(path)) == integrity.key_id(integrity.load_private_key(KEY))
+    path.write_bytes(b"not json\n")
+    assert probe.manifest_key_id(str(path)) == "unreadable"
