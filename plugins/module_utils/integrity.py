@@ -1844,14 +1844,16 @@ def _s3_client(options):
 def s3_get(options):
     """The off-host manifest (bytes), or None when the object does not exist."""
     client = _s3_client(options)
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
     try:
         response = client.get_object(Bucket=options["bucket"], Key=options["key"])
+        return response["Body"].read()
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
             return None
         raise IntegrityError("cannot read s3://%s/%s: %s" % (options["bucket"], options["key"], exc))
-    return response["Body"].read()
+    except BotoCoreError as exc:  # no connection, timeouts, bad endpoint: not an S3 answer
+        raise IntegrityError("cannot reach the S3 endpoint for s3://%s/%s: %s" % (options["bucket"], options["key"], exc))
 
 
 def s3_put(options, data):
@@ -1860,7 +1862,7 @@ def s3_put(options, data):
     a stolen host credential cannot delete or overwrite the version in place. Returns a dict
     describing what was done."""
     client = _s3_client(options)
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
     bucket, key = options["bucket"], options["key"]
     lock = False
     try:
@@ -1868,6 +1870,8 @@ def s3_put(options, data):
         lock = conf.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
     except ClientError:
         lock = False
+    except BotoCoreError as exc:
+        raise IntegrityError("cannot reach the S3 endpoint for s3://%s/%s: %s" % (bucket, key, exc))
     kwargs = {"Bucket": bucket, "Key": key, "Body": data, "ContentType": "application/x-ndjson",
               "Metadata": {"body-sha256": manifest_digest(data)}}
     days = int(options.get("retention_days") or 0)
@@ -1878,7 +1882,7 @@ def s3_put(options, data):
         kwargs["ChecksumAlgorithm"] = "SHA256"
     try:
         response = client.put_object(**kwargs)
-    except ClientError as exc:
+    except (ClientError, BotoCoreError) as exc:
         raise IntegrityError("cannot write s3://%s/%s: %s" % (bucket, key, exc))
     return {"bucket": bucket, "key": key, "object_lock": bool(lock and days > 0),
             "version_id": response.get("VersionId"), "retention_days": days if lock else 0}

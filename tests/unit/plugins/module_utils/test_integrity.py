@@ -444,3 +444,14 @@ def test_confirmation_record_round_trip_and_tampering():
     assert integrity.load_record(b"not a record", key) is None
     assert integrity.load_record(data, integrity.load_private_key(integrity.generate_private_key_text())) is None
     assert integrity.dpkg_status_digest("/nonexistent-dpkg-dir") is None
+
+
+def test_an_unreachable_s3_endpoint_is_an_integrity_error():
+    """A closed port is not an S3 answer: callers (the baseline action, the monitor's full level)
+    get an IntegrityError they report, not a botocore traceback."""
+    pytest.importorskip("boto3")
+    options = {"endpoint_url": "http://127.0.0.1:9", "bucket": "b", "key": "k", "access_key": "a", "secret_key": "s"}
+    with pytest.raises(integrity.IntegrityError, match="cannot reach the S3 endpoint"):
+        integrity.s3_get(options)
+    with pytest.raises(integrity.IntegrityError):
+        integrity.s3_put(options, b"x")
