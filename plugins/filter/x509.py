@@ -22,6 +22,11 @@ description:
   - Parses the first certificate of a PEM string with the C(cryptography) library on the controller.
   - The same collection file also provides C(x509_chain_info) (every certificate of a bundle, in order)
     and C(x509_chain_problems) (a list of human-readable problems; empty when the chain is usable).
+  - C(x509_invalid_names) returns the entries of a list that are not DNS names a certificate may carry
+    (LDH labels of 1 to 63 characters, optionally a leading C(*.) wildcard label, at most 253 characters,
+    a final label that is not all digits, so C(999.1.1.1) is refused); C(x509_invalid_ips) returns the entries
+    that Python's C(ipaddress) does not parse as an IPv4 or IPv6 address (C(:::), C(999.1.1.1)). Both return
+    an empty list when every entry is valid.
 options:
   _input:
     description: PEM text holding one or more certificates.
@@ -38,6 +43,12 @@ EXAMPLES = r"""
 - name: Show how long the served certificate stays valid
   ansible.builtin.debug:
     msg: "{{ (lookup('file', 'site.crt') | prodready.platform.x509_info).days_left }} days left"
+
+- name: Refuse names and IP SANs a certificate cannot carry
+  ansible.builtin.assert:
+    that:
+      - (server_names | prodready.platform.x509_invalid_names) | length == 0
+      - (ip_sans | prodready.platform.x509_invalid_ips) | length == 0
 
 - name: Refuse a chain that is out of order or expired
   ansible.builtin.assert:
@@ -74,6 +85,7 @@ _value:
 
 import calendar
 import datetime
+import ipaddress
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -90,6 +102,9 @@ PEM_CERT_RE = re.compile(
     r"-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----", re.DOTALL
 )
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+# One LDH label (RFC 1123): letters, digits and hyphens, 1-63 characters, no hyphen at either end.
+_LDH_LABEL_RE = re.compile(r"\A[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
+_ALL_DIGITS_RE = re.compile(r"\A[0-9]+\Z")
 
 
 def _require_cryptography():
@@ -297,6 +312,52 @@ def x509_chain_problems(pem, now=None, min_days=0):
     return problems
 
 
+def is_dns_name(name):
+    """True when ``name`` is a DNS name a certificate SAN and nginx's server_name may carry.
+
+    LDH labels separated by dots, optionally after a leading ``*.`` wildcard label, at most 253
+    characters, each label 1-63 characters; the final label must not be all digits (that would be
+    an IPv4 address or a typo of one, such as 999.1.1.1). No trailing dot.
+    """
+    if not isinstance(name, str) or not name or len(name) > 253:
+        return False
+    labels = name.split(".")
+    if labels[0] == "*":
+        labels = labels[1:]
+        if not labels:
+            return False
+    if not all(_LDH_LABEL_RE.match(label) for label in labels):
+        return False
+    return not _ALL_DIGITS_RE.match(labels[-1])
+
+
+def is_ip_address(value):
+    """True when Python's ipaddress parses ``value`` (text) as an IPv4 or IPv6 address."""
+    if not isinstance(value, str):
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _entries(values, name):
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+        raise AnsibleFilterError("%s: expects a list, got %s" % (name, type(values).__name__))
+    return values
+
+
+def x509_invalid_names(names):
+    """The entries of ``names`` that are not valid DNS names (see is_dns_name), in order."""
+    return [entry for entry in _entries(names, "x509_invalid_names") if not is_dns_name(entry)]
+
+
+def x509_invalid_ips(addresses):
+    """The entries of ``addresses`` that are not IPv4 or IPv6 addresses, in order."""
+    return [entry for entry in _entries(addresses, "x509_invalid_ips") if not is_ip_address(entry)]
+
+
 class FilterModule(object):
     """PEM certificate filters."""
 
@@ -305,4 +366,6 @@ class FilterModule(object):
             "x509_info": x509_info,
             "x509_chain_info": x509_chain_info,
             "x509_chain_problems": x509_chain_problems,
+            "x509_invalid_names": x509_invalid_names,
+            "x509_invalid_ips": x509_invalid_ips,
         }

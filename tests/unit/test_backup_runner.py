@@ -746,3 +746,176 @@ def test_real_wrong_password_and_missing_repository(pb, tmp_path, local_reposito
     with pytest.raises(pb.StepError) as raised:
         restic.run("probe", ["cat", "config"])
     assert raised.value.cause == "repository_missing"
+
+
+# ------------------------------------------------------------------ runs that crash or are killed
+
+SUMMARY = json.dumps({"message_type": "summary", "snapshot_id": "ab" * 32, "files_new": 1, "files_changed": 0,
+                      "files_unmodified": 0, "data_added": 10, "total_bytes_processed": 20})
+
+
+def run_setup(tmp_path, restic_body=None, **extra):
+    """A config and env file as the role writes them, for ``main([... "run"])``."""
+    if restic_body is not None:
+        extra.setdefault("restic_binary", fake_restic(tmp_path, restic_body))
+    config = make_config(tmp_path, retention={"keep_last": 3}, **extra)
+    config_path, env_path = tmp_path / "config.json", tmp_path / "restic.env"
+    config_path.write_text("# managed\n" + json.dumps(config))
+    env_path.write_text("".join("%s=%s\n" % item for item in sorted(SECRETS.items())))
+    return config, ["--config", str(config_path), "--env-file", str(env_path)]
+
+
+def seed_success(pb, config, when=1000.0):
+    state = pb.State(config)
+    state.data.update({"last_run": when, "last_success": when, "last_run_success": 1, "last_run_duration": 1.0})
+    state.save()
+
+
+def failure_info(metrics):
+    return {dict(labels)["cause"]: dict(labels)["step"] for name, labels in metrics
+            if name == "prodready_backup_last_run_failure_info"}
+
+
+def saved_state(config):
+    with open(config["state_file"]) as handle:
+        return json.load(handle)
+
+
+def test_missing_restic_binary_is_a_recorded_failure(pb, tmp_path, capsys):
+    config, argv = run_setup(tmp_path, restic_binary=str(tmp_path / "no-such-restic"))
+    seed_success(pb, config)
+    assert pb.main(argv + ["run"]) != 0
+    metrics = read_metrics(pb, config)
+    assert metrics[("prodready_backup_last_run_status", ())] == 0
+    assert failure_info(metrics) == {"crash": "backup"}
+    assert metrics[("prodready_backup_last_success_timestamp_seconds", ())] == 1000.0
+    assert "current_run_started" not in saved_state(config)
+    captured = capsys.readouterr()
+    assert "FAILED at step backup: crash" in captured.out and "FileNotFoundError" in captured.out
+    assert "Traceback" in captured.err
+
+
+def test_unexpected_exception_in_a_step_is_a_recorded_crash(pb, tmp_path, monkeypatch, capsys):
+    config, argv = run_setup(tmp_path, "print(%r)\n" % SUMMARY)
+    seed_success(pb, config)
+
+    def broken(*args):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(pb, "forget_reason", broken)
+    assert pb.main(argv + ["run"]) == 1
+    metrics = read_metrics(pb, config)
+    assert metrics[("prodready_backup_last_run_status", ())] == 0
+    assert failure_info(metrics) == {"crash": "forget"}
+    state = saved_state(config)
+    assert "current_run_started" not in state and "current_run_step" not in state
+    assert "crash" in pb.CAUSE_TEXT
+    assert "KeyError: 'a bug'" in capsys.readouterr().out
+
+
+def test_a_successful_run_clears_the_run_marker(pb, tmp_path):
+    config, argv = run_setup(tmp_path, "print(%r)\n" % SUMMARY)
+    assert pb.main(argv + ["run"]) == 0
+    state = saved_state(config)
+    assert state["last_run_success"] == 1
+    assert "current_run_started" not in state and "current_run_step" not in state
+    assert failure_info(read_metrics(pb, config)) == {}
+
+
+def test_sigterm_is_a_recorded_failure_and_restic_is_stopped(pb, tmp_path):
+    started_flag = tmp_path / "restic-started"
+    config, argv = run_setup(tmp_path, """
+        open(%r, "w").write(str(os.getpid()))
+        time.sleep(60)
+    """ % str(started_flag))
+    seed_success(pb, config)
+    runner = os.path.join(os.path.dirname(pb.__file__), "prodready_backup.py")
+    proc = subprocess.Popen([sys.executable, runner] + argv + ["run"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while not started_flag.exists() or not started_flag.read_text():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(15)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + 15, (out, err)
+    assert b"FAILED at step backup: signal" in out
+    metrics = read_metrics(pb, config)
+    assert metrics[("prodready_backup_last_run_status", ())] == 0
+    assert failure_info(metrics) == {"signal": "backup"}
+    assert "current_run_started" not in saved_state(config)
+    restic_pid = int(started_flag.read_text())
+    with pytest.raises(OSError):  # restic did not outlive the run
+        os.kill(restic_pid, 0)
+
+
+def record_exit(pb, monkeypatch, argv, **environ):
+    for key in ("SERVICE_RESULT", "EXIT_CODE", "EXIT_STATUS"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    return pb.main(argv[:2] + ["record-exit"])
+
+
+@pytest.mark.parametrize("environ, cause", [
+    ({"SERVICE_RESULT": "signal", "EXIT_CODE": "killed", "EXIT_STATUS": "KILL"}, "killed"),
+    ({"SERVICE_RESULT": "oom-kill", "EXIT_CODE": "killed", "EXIT_STATUS": "KILL"}, "killed"),
+    ({"SERVICE_RESULT": "timeout", "EXIT_CODE": "killed", "EXIT_STATUS": "KILL"}, "timeout"),
+    ({"SERVICE_RESULT": "signal", "EXIT_CODE": "killed", "EXIT_STATUS": "TERM"}, "signal"),
+    ({"SERVICE_RESULT": "exit-code", "EXIT_CODE": "exited", "EXIT_STATUS": "1"}, "crash"),
+])
+def test_record_exit_records_a_run_that_recorded_nothing(pb, tmp_path, monkeypatch, environ, cause):
+    config, argv = run_setup(tmp_path)
+    seed_success(pb, config)
+    state = pb.State(config)
+    state.start_run(time.time() - 5)
+    state.enter_step("backup")
+    assert read_metrics(pb, config)[("prodready_backup_last_run_status", ())] == 1  # what the bug left
+    assert record_exit(pb, monkeypatch, argv, **environ) == 0
+    metrics = read_metrics(pb, config)
+    assert metrics[("prodready_backup_last_run_status", ())] == 0
+    assert failure_info(metrics) == {cause: "backup"}
+    assert metrics[("prodready_backup_last_success_timestamp_seconds", ())] == 1000.0
+    assert metrics[("prodready_backup_last_run_duration_seconds", ())] >= 5
+    assert cause in pb.CAUSE_TEXT
+    assert "current_run_started" not in saved_state(config)
+    # Once recorded, a second call changes nothing.
+    before = saved_state(config)
+    assert record_exit(pb, monkeypatch, argv, **environ) == 0
+    assert saved_state(config) == before
+
+
+def snapshot_files(config):
+    with open(config["state_file"], "rb") as state, \
+            open(os.path.join(config["metrics_dir"], "prodready_backup.prom"), "rb") as metrics:
+        return state.read(), metrics.read()
+
+
+@pytest.mark.parametrize("environ", [
+    {"SERVICE_RESULT": "signal", "EXIT_CODE": "killed", "EXIT_STATUS": "KILL"},
+    {"SERVICE_RESULT": "exit-code", "EXIT_CODE": "exited", "EXIT_STATUS": "1"},
+    {"SERVICE_RESULT": "timeout", "EXIT_CODE": "killed", "EXIT_STATUS": "TERM"},
+    {"SERVICE_RESULT": "success", "EXIT_CODE": "exited", "EXIT_STATUS": "0"},
+    {},
+])
+def test_record_exit_leaves_a_recorded_result_alone(pb, tmp_path, monkeypatch, environ):
+    # After a recorded success.
+    config, argv = run_setup(tmp_path, "print(%r)\n" % SUMMARY)
+    assert pb.main(argv + ["run"]) == 0
+    before = snapshot_files(config)
+    assert record_exit(pb, monkeypatch, argv, **environ) == 0
+    assert snapshot_files(config) == before
+    # After a recorded failure (its own cause, never replaced, never turned into a success).
+    config, argv = run_setup(tmp_path, 'sys.stderr.write("Fatal: wrong password or no key found\\n"); sys.exit(1)')
+    assert pb.main(argv + ["run"]) == 1
+    before = snapshot_files(config)
+    assert failure_info(read_metrics(pb, config)) == {"wrong_password": "backup"}
+    assert record_exit(pb, monkeypatch, argv, **environ) == 0
+    assert snapshot_files(config) == before
+
+
+def test_record_exit_is_in_the_units_exec_stop_post():
+    with open(os.path.join(ROOT, "roles", "backup", "templates", "prodready-backup.service.j2")) as handle:
+        unit = handle.read()
+    lines = [line for line in unit.splitlines() if line.startswith("ExecStopPost=")]
+    assert len(lines) == 1 and lines[0].startswith("ExecStopPost=-/") and lines[0].endswith(" record-exit")

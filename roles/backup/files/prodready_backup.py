@@ -5,6 +5,7 @@
 
     prodready_backup.py [--config FILE] hooks
     prodready_backup.py [--config FILE] [--env-file FILE] run [--run-hooks]
+    prodready_backup.py [--config FILE] record-exit
     prodready_backup.py [--config FILE] [--env-file FILE] probe | init
     prodready_backup.py [--config FILE] [--env-file FILE] restore-test
     prodready_backup.py [--config FILE] [--env-file FILE] restore [--snapshot ID] [--path P ...]
@@ -19,6 +20,13 @@ passed less than ``check_max_age`` seconds ago), then metrics through the collec
 scratch directory, compare the SHA-256 of every file with the snapshot's own content (streamed by
 ``restic dump``), record the result, clean up. ``restore``: the same, then (``--in-place``) swap the
 verified tree into place, keeping what was there as ``PATH.pre-restore-TIMESTAMP``.
+
+A run records its start (``current_run_started`` in state.json) and clears it with its result.
+Any error in a run, not only restic's, is recorded as a failed run (cause ``crash``, the traceback
+on stderr), and so are SIGTERM and SIGINT (cause ``signal``). What no handler sees (SIGKILL, the OOM
+killer, TimeoutStartSec) is recorded by ``record-exit``, the unit's ExecStopPost: when systemd says
+the run did not succeed and the run recorded nothing, it records a failed run (cause ``killed`` or
+``timeout``), so the metrics never keep saying that the previous run succeeded.
 
 Every restic call that meets a lock left by a dead run removes stale locks (``restic unlock``,
 which never touches a live process's lock) and retries once. A call whose endpoint stops
@@ -43,12 +51,14 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
 import tempfile
 import threading
 import time
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import textfile  # noqa: E402  (shipped beside this file by the role)
@@ -83,10 +93,21 @@ CAUSE_TEXT = {
     "source_unreadable": "some source files could not be read (snapshot incomplete)",
     "hook_failed": "a pre-backup hook failed",
     "restore_mismatch": "restored files differ from the snapshot",
-    "timeout": "restic did not finish within the configured timeout",
+    "timeout": "restic or the run did not finish within the configured timeout (restic_timeout, TimeoutStartSec)",
     "config": "the runner configuration or secrets are invalid",
+    "crash": "the runner stopped on an unexpected error (restic missing? a bug?); see the traceback in the journal",
+    "signal": "the run was stopped by SIGTERM or SIGINT (systemctl stop, shutdown, TimeoutStartSec, Ctrl-C)",
+    "killed": "the run was killed without a chance to record it (SIGKILL, OOM killer); see the unit's journal",
     "unknown": "restic failed; see the log lines above",
 }
+
+
+class Stopped(BaseException):
+    """SIGTERM or SIGINT during a run (a BaseException: no ``except Exception`` swallows it)."""
+
+    def __init__(self, signum):
+        BaseException.__init__(self, "stopped by signal %d" % signum)
+        self.signum = signum
 
 
 class StepError(Exception):
@@ -242,23 +263,29 @@ class Restic(object):
             reader.start()
         gave_up = None
         down_for = 0.0
-        while True:
-            try:
-                proc.wait(timeout=0.5)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            now = time.time()
-            if self.timeout and now - started > self.timeout:
-                gave_up = "timeout"
-            # Read once: the stderr reader thread may reset down_since at any moment.
-            down_since = watch["down_since"]
-            if gave_up is None and self.endpoint_timeout and down_since and now - down_since > self.endpoint_timeout:
-                gave_up = "endpoint_unreachable"
-                down_for = now - down_since
-            if gave_up:
-                stop(proc, graceful=gave_up == "timeout")
-                break
+        try:
+            while True:
+                try:
+                    proc.wait(timeout=0.5)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                now = time.time()
+                if self.timeout and now - started > self.timeout:
+                    gave_up = "timeout"
+                # Read once: the stderr reader thread may reset down_since at any moment.
+                down_since = watch["down_since"]
+                if gave_up is None and self.endpoint_timeout and down_since and now - down_since > self.endpoint_timeout:
+                    gave_up = "endpoint_unreachable"
+                    down_for = now - down_since
+                if gave_up:
+                    stop(proc, graceful=gave_up == "timeout")
+                    break
+        except BaseException:
+            # Stopped (SIGTERM/SIGINT) or an error here: restic must not outlive the run.
+            if proc.poll() is None:
+                stop(proc)
+            raise
         for reader in readers:
             reader.join(10)
         stderr = "".join(err)
@@ -300,7 +327,7 @@ class State(object):
         except (IOError, OSError, ValueError):
             self.data = {}
 
-    def save(self):
+    def save(self, metrics=True):
         directory = os.path.dirname(self.path)
         if not os.path.isdir(directory):
             os.makedirs(directory, 0o700)
@@ -308,7 +335,31 @@ class State(object):
         with os.fdopen(fd, "w") as handle:
             json.dump(self.data, handle, indent=1, sort_keys=True)
         os.rename(tmp, self.path)
-        self.write_metrics()
+        if metrics:
+            self.write_metrics()
+
+    def start_run(self, started):
+        """Mark a run as under way: ``record-exit`` records it as failed if it ends unrecorded."""
+        self.data["current_run_started"] = started
+        self.data["current_run_step"] = "start"
+        self.save(metrics=False)
+
+    def enter_step(self, step):
+        if self.data.get("current_run_step") != step:
+            self.data["current_run_step"] = step
+            self.save(metrics=False)
+
+    def record_failure(self, step, cause, started=None):
+        """The run's result: failed at ``step`` with ``cause`` (keeps the last success)."""
+        finish = time.time()
+        started = self.data.get("current_run_started", started)
+        self.data.update({"last_run": finish, "last_run_success": 0, "last_failure_step": step.split(" ")[0],
+                          "last_failure_cause": cause})
+        if started:
+            self.data["last_run_duration"] = max(0.0, finish - started)
+        self.data.pop("current_run_started", None)
+        self.data.pop("current_run_step", None)
+        self.save()
 
     def write_metrics(self):
         d = self.data
@@ -617,19 +668,57 @@ def retention_args(retention):
     return args
 
 
-def cmd_run(config, restic, state, inline_hooks=False):
-    started = time.time()
+def stop_on_signal(signum, frame):
+    # Once: a second signal while the failure is being recorded is ignored.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise Stopped(signum)
+
+
+def cmd_run(config, restic, state, inline_hooks=False, started=None):
+    """One backup run; every way it ends is recorded (see the module's docstring). ``started``:
+    the run was already marked as started (State.start_run) at that time."""
+    if started is None:
+        started = time.time()
+        state.start_run(started)
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.signal(signum, stop_on_signal)
+    step = "start"
+    try:
+        return _cmd_run(config, restic, state, inline_hooks, started)
+    except Stopped as exc:
+        step = state.data.get("current_run_step") or step
+        log("FAILED at step %s: signal -- %s (signal %d)" % (step, CAUSE_TEXT["signal"], exc.signum))
+        state.record_failure(step, "signal", started)
+        return 128 + exc.signum
+    except Exception as exc:  # pylint: disable=broad-except
+        step = state.data.get("current_run_step") or step
+        traceback.print_exc()
+        sys.stderr.flush()
+        log("FAILED at step %s: crash -- %s (%s: %s)" % (
+            step, CAUSE_TEXT["crash"], type(exc).__name__, str(exc)[:400]))
+        state.record_failure(step, "crash", started)
+        return 1
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _cmd_run(config, restic, state, inline_hooks, started):
     host = config["hostname"]
     step = "start"
     try:
         # No unlock up front: Restic.run removes stale locks only when one is in the way.
         step = "hooks"
+        state.enter_step(step)
         if config.get("hooks"):
             if inline_hooks:
                 run_hooks(config)
             else:
                 require_fresh_hooks(config, started)
         step = "backup"
+        state.enter_step(step)
         args = ["backup", "--json", "--host", host]
         for tag in config.get("tags", []):
             args += ["--tag", tag]
@@ -669,6 +758,7 @@ def cmd_run(config, restic, state, inline_hooks=False):
             (summary.get("snapshot_id") or "")[:8], summary.get("files_new", 0), summary.get("files_changed", 0),
             summary.get("files_unmodified", 0), summary.get("data_added", 0)))
         step = "forget"
+        state.enter_step(step)
         reason = forget_reason(config, model, time.time())
         if reason:
             forget_args = ["forget", "--json", "--prune", "--host", host] + retention_args(config.get("retention", {}))
@@ -681,6 +771,7 @@ def cmd_run(config, restic, state, inline_hooks=False):
         snapshots = len(model["snapshots"]) if model else None
         timings["forget"], mark = time.time() - mark, time.time()
         step = "check"
+        state.enter_step(step)
         skip = check_skip_reason(config, state, summary, restic)
         if skip:
             log("check: skipped: %s" % skip)
@@ -694,14 +785,13 @@ def cmd_run(config, restic, state, inline_hooks=False):
         timings["check"], mark = time.time() - mark, time.time()
         if snapshots is None:
             step = "snapshots"
+            state.enter_step(step)
             snapshots = count_snapshots(restic, host)
     except StepError as exc:
         finish = time.time()
         log("FAILED at step %s: %s -- %s (%s)"
             % (exc.step, exc.cause, CAUSE_TEXT.get(exc.cause, exc.cause), exc.detail))
-        state.data.update({"last_run": finish, "last_run_success": 0, "last_run_duration": finish - started,
-                           "last_failure_step": exc.step.split(" ")[0], "last_failure_cause": exc.cause})
-        state.save()
+        state.record_failure(exc.step, exc.cause, started)
         return 1
     finish = time.time()
     state.data.update({"last_run": finish, "last_success": finish, "last_run_success": 1,
@@ -710,6 +800,8 @@ def cmd_run(config, restic, state, inline_hooks=False):
                        "last_snapshot": summary.get("snapshot_id")})
     state.data.pop("last_failure_cause", None)
     state.data.pop("last_failure_step", None)
+    state.data.pop("current_run_started", None)
+    state.data.pop("current_run_step", None)
     state.save()
     log("OK in %.1fs: snapshot %s, %d snapshots of %s kept (backup %.1fs, forget %.1fs, check %.1fs)" % (
         finish - started, (summary.get("snapshot_id") or "")[:8], snapshots, host,
@@ -902,6 +994,40 @@ def cmd_restore(config, restic, args):
     return 0
 
 
+# systemd's $SERVICE_RESULT (set for ExecStopPost) -> the cause of a run that recorded nothing.
+EXIT_CAUSES = {"timeout": "timeout", "exit-code": "crash", "signal": "killed", "core-dump": "killed",
+               "oom-kill": "killed", "watchdog": "killed"}
+
+
+def cmd_record_exit(config, environ=None):
+    """The unit's ExecStopPost: record a run that ended without recording its result.
+
+    Only when systemd says the run did not succeed AND state.json still marks a run as under way
+    (``current_run_started``: the run never reached its own record, e.g. SIGKILL, the OOM killer,
+    TimeoutStartSec's final SIGKILL). A result the run recorded itself is never touched, and this
+    never records a success. Always exits 0 (the unit's result is systemd's, not this command's)."""
+    environ = os.environ if environ is None else environ
+    result = environ.get("SERVICE_RESULT", "")
+    code, status = environ.get("EXIT_CODE", ""), environ.get("EXIT_STATUS", "")
+    if not result:
+        log("record-exit: no $SERVICE_RESULT (only systemd's ExecStopPost sets it); nothing recorded")
+        return 0
+    if result == "success":
+        return 0
+    state = State(config)
+    if "current_run_started" not in state.data:
+        # The run recorded its result (or never started): leave it as it is.
+        return 0
+    cause = EXIT_CAUSES.get(result, "killed")
+    if result == "signal" and status in ("TERM", "INT", "15", "2"):
+        cause = "signal"
+    step = state.data.get("current_run_step") or "start"
+    log("FAILED at step %s: %s -- %s (the run recorded nothing; systemd: SERVICE_RESULT=%s EXIT_CODE=%s "
+        "EXIT_STATUS=%s)" % (step, cause, CAUSE_TEXT.get(cause, cause), result, code, status))
+    state.record_failure(step, cause)
+    return 0
+
+
 def repository_digest(config_path, env_path):
     """SHA-256 of the secrets file and the configuration, in that order (the role's probe.py
     computes the same digest to compare it with the recorded one)."""
@@ -976,6 +1102,8 @@ def main(argv=None):
     run.add_argument("--run-hooks", action="store_true",
                      help="run the hooks here instead of using the result of prodready-backup-hooks.service")
     sub.add_parser("hooks", help="run the pre-backup hooks and record their result")
+    sub.add_parser("record-exit", help="ExecStopPost of the backup unit: record a run that ended (killed, "
+                   "timed out) without recording its result, from systemd's $SERVICE_RESULT")
     probe = sub.add_parser("probe", help="print whether the repository opens (JSON)")
     probe.add_argument("--record", action="store_true",
                        help="once it opens, record the digest of the secrets and configuration (repository_marker)")
@@ -997,19 +1125,24 @@ def main(argv=None):
     os.umask(0o077)
     if args.command == "hooks":
         return cmd_hooks(config)
+    if args.command == "record-exit":
+        return cmd_record_exit(config)
     state = State(config)
+    started = None
+    if args.command == "run":
+        # From here on, a run that ends without a result is recorded by record-exit.
+        started = time.time()
+        state.start_run(started)
     env_path = secrets_path(args.env_file)
     try:
         restic = Restic(config, load_env_file(env_path))
-    except (StepError, IOError, OSError) as exc:
+    except Exception as exc:  # pylint: disable=broad-except
         log("FAILED: cannot read the secrets: %s" % getattr(exc, "detail", exc))
         if args.command == "probe":
             print(json.dumps({"state": "config", "cause_text": CAUSE_TEXT["config"], "detail": str(exc)}))
             return 0
         if args.command == "run":
-            state.data.update({"last_run": time.time(), "last_run_success": 0, "last_failure_step": "config",
-                               "last_failure_cause": "config"})
-            state.save()
+            state.record_failure("config", "config", started)
         return 1
 
     def record():
@@ -1020,7 +1153,7 @@ def main(argv=None):
     if args.command == "init":
         return cmd_init(config, restic, state, record)
     if args.command == "run":
-        return cmd_run(config, restic, state, inline_hooks=args.run_hooks)
+        return cmd_run(config, restic, state, inline_hooks=args.run_hooks, started=started)
     if args.command == "restore-test":
         return cmd_restore_test(config, restic, state)
     return cmd_restore(config, restic, args)

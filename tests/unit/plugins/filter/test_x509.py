@@ -135,8 +135,10 @@ def test_non_text_input_is_a_clear_error():
         x509_filter.x509_info(42)
 
 
-def test_filter_module_exports_the_three_filters():
-    assert set(x509_filter.FilterModule().filters()) == {"x509_info", "x509_chain_info", "x509_chain_problems"}
+def test_filter_module_exports_the_filters():
+    assert set(x509_filter.FilterModule().filters()) == {
+        "x509_info", "x509_chain_info", "x509_chain_problems", "x509_invalid_names", "x509_invalid_ips"
+    }
 
 
 LABEL = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=12).filter(lambda s: s[0].isalpha())
@@ -179,3 +181,111 @@ def test_garbage_inside_pem_armour_is_a_clear_error(payload):
     text = "-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n" % base64.b64encode(payload).decode()
     with pytest.raises(AnsibleFilterError, match="cannot be parsed"):
         x509_filter.x509_info(text)
+
+
+# --- x509_invalid_names / x509_invalid_ips (issue 21: strict SAN validation) ---------------------
+
+_LDH_LABEL = st.from_regex(r"\A[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
+_NON_NUMERIC_LABEL = _LDH_LABEL.filter(lambda label: not label.isdigit())
+
+
+@st.composite
+def dns_names(draw):
+    labels = draw(st.lists(_LDH_LABEL, min_size=0, max_size=4)) + [draw(_NON_NUMERIC_LABEL)]
+    name = ".".join(labels)
+    if draw(st.booleans()):
+        name = "*." + name
+    return name
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(dns_names().filter(lambda n: len(n) <= 253), max_size=5))
+def test_generated_ldh_names_are_accepted(names):
+    assert x509_filter.x509_invalid_names(names) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "999.1.1.1",  # all-numeric final label: not a DNS name (and 999 is no octet)
+        "1.2.3.4",  # an IPv4 address belongs in tls_certificate_ip_sans
+        "example.123",
+        "",
+        "not a name!",
+        "-lead.example.test",
+        "trail-.example.test",
+        "a..b",
+        "example.test.",
+        ".example.test",
+        "*",
+        "*.",
+        "a.*.example.test",
+        "**.example.test",
+        "under_score.example.test",
+        "x" * 64 + ".example.test",  # label of 64 characters
+        ".".join(["a" * 63] * 4),  # 255 characters
+        "caf\u00e9.example.test",  # not LDH (IDNs go in as A-labels: xn--caf-dma)
+        "web1.example.test\n",
+    ],
+)
+def test_bad_names_are_returned(name):
+    assert x509_filter.x509_invalid_names(["web1.example.test", name]) == [name]
+
+
+@pytest.mark.parametrize(
+    "name", ["web1", "web1.example.test", "*.example.test", "xn--caf-dma.example.test", "1a.example.test", "123.example.t3st",
+             ".".join(["a" * 63] * 3 + ["b" * 61])]
+)
+def test_good_names_pass(name):
+    assert len(name) <= 253
+    assert x509_filter.x509_invalid_names([name]) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
+def test_garbage_names_are_refused_unless_ldh(text):
+    bad = x509_filter.x509_invalid_names([text])
+    is_ldh = x509_filter.is_dns_name(text)
+    assert bad == ([] if is_ldh else [text])
+    if is_ldh:  # whatever was accepted is plain ASCII letters, digits, hyphens and dots (and a leading '*.')
+        assert set(text[2:] if text.startswith("*.") else text) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)), max_size=5))
+def test_generated_ip_addresses_round_trip(addresses):
+    texts = [str(a) for a in addresses] + [a.exploded for a in addresses]
+    assert x509_filter.x509_invalid_ips(texts) == []
+    # An address is never a DNS name.
+    assert x509_filter.x509_invalid_names([str(a) for a in addresses]) == [str(a) for a in addresses]
+
+
+@pytest.mark.parametrize("address", [":::", "999.1.1.1", "1.2.3", "1.2.3.4.5", "256.0.0.1", "::1::", "fe80::1%eth0x" * 2, "12345::", "", " 10.0.0.1", "web1"])
+def test_bad_ips_are_returned(address):
+    assert x509_filter.x509_invalid_ips(["10.0.0.1", address, "::1"]) == [address]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=40))
+def test_invalid_ips_agrees_with_ipaddress(text):
+    try:
+        ipaddress.ip_address(text)
+        valid = True
+    except ValueError:
+        valid = False
+    assert x509_filter.x509_invalid_ips([text]) == ([] if valid else [text])
+
+
+def test_invalid_names_and_ips_need_a_list():
+    with pytest.raises(AnsibleFilterError, match="expects a list"):
+        x509_filter.x509_invalid_names("web1.example.test")
+    with pytest.raises(AnsibleFilterError, match="expects a list"):
+        x509_filter.x509_invalid_ips("10.0.0.1")
+    assert x509_filter.x509_invalid_names([None, 5]) == [None, 5]
+    assert x509_filter.x509_invalid_ips([None, 5]) == [None, 5]
+
+
+def test_filters_are_exported():
+    filters = x509_filter.FilterModule().filters()
+    assert filters["x509_invalid_names"] is x509_filter.x509_invalid_names
+    assert filters["x509_invalid_ips"] is x509_filter.x509_invalid_ips
