@@ -73,8 +73,7 @@ def decide(old_data, new_body, key, trusted, host, config, refresh):
 def archive_items(old_body, new_body):
     """The changed or added files of ``new_body`` that a package owns, as the archive check wants
     them: path, package, version, sha256 (or link target)."""
-    diff = integrity.compare_manifests(old_body, new_body) if old_body else {
-        "added": [{"path": p} for p in new_body["entries"]], "changed": []}
+    diff = integrity.compare_manifests(old_body, new_body)
     drift = set(item["path"] for item in diff["added"] + diff["changed"])
     owners = (new_body.get("packages") or {}).get("dpkg_owners") or {}
     items = []
@@ -166,7 +165,9 @@ class ActionModule(ActionBase):
             out["added"] = sorted(new_body["entries"])
         out["action"] = action
 
-        if refresh and _bool(archive.get("enabled")):
+        # Only drift from a trusted baseline is asked about: a first baseline has nothing to launder
+        # into, and would fetch a .deb for every package on the host.
+        if refresh and old_body is not None and _bool(archive.get("enabled")):
             answers = verify_with_archive(archive, archive_items(old_body, new_body), scan.get("codename"), scan.get("arch"))
             out["archive"] = answers
             unverified = [a for a in answers if a["status"] != "verified"]

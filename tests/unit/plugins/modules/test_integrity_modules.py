@@ -510,3 +510,39 @@ def test_role_probe_reads_the_signer_named_by_the_manifest(tmp_path, tree, monke
     assert probe.manifest_key_id(str(path)) == integrity.key_id(integrity.load_private_key(KEY))
     path.write_bytes(b"not json\n")
     assert probe.manifest_key_id(str(path)) == "unreadable"
+
+
+def test_rebaseline_asks_debians_archive_and_refuses_what_it_does_not_vouch_for(tmp_path, tree, monkeypatch):
+    from ansible_collections.prodready.platform.plugins.module_utils._integrity import debian_archive
+    asked = []
+
+    class Archive(object):
+        def __init__(self, sources, keyring=None, arch=None):
+            asked.append(("sources", [s["suite"] for s in sources], arch))
+
+        def verify_files(self, items):
+            asked.append(("items", items))
+            return [dict(path=i["path"], package=i["package"], version=i["version"], status=verdict, detail="") for i in items]
+    monkeypatch.setattr(debian_archive, "DebianArchive", Archive)
+    monkeypatch.setattr(integrity_baseline, "_codename", lambda: "bookworm")
+    dpkg = fake_dpkg(tmp_path, tree, "1.0-1", b"app 1.0")
+    run(integrity_baseline, baseline_args(tmp_path, tree, **dpkg))
+    assert asked == []  # a first baseline asks nothing
+    before = (tmp_path / "state" / "baseline.json").read_bytes()
+    dpkg = fake_dpkg(tmp_path, tree, "1.0-2", b"app 1.0-2 trojaned", upgrade_from="1.0-1")
+    archive = {"enabled": True}
+    verdict = "mismatch"
+    out = run(integrity_baseline, baseline_args(tmp_path, tree, refresh=True, verify_archive=archive, **dpkg))
+    assert out.failed and "refusing to rebaseline" in out.result["msg"] and str(tree / "bin" / "app") in out.result["msg"]
+    assert (tmp_path / "state" / "baseline.json").read_bytes() == before
+    items = asked[-1][1]
+    assert [(i["path"], i["package"], i["version"]) for i in items] == [(str(tree / "bin" / "app"), "app", "1.0-2")]
+    assert items[0]["sha256"] == hashlib.sha256(b"app 1.0-2 trojaned").hexdigest()
+    assert asked[-2][1] == ["bookworm", "bookworm-updates", "bookworm-security"]
+    # Signed anyway only when the operator says so (the files are still listed), or when Debian vouches.
+    out = run(integrity_baseline, baseline_args(tmp_path, tree, refresh=True, verify_archive=dict(archive, accept_unverified=True), **dpkg))
+    assert out.result["action"] == "refreshed" and out.result["archive"][0]["status"] == "mismatch"
+    verdict = "verified"
+    dpkg = fake_dpkg(tmp_path, tree, "1.0-3", b"app 1.0-3", upgrade_from="1.0-2")
+    out = run(integrity_baseline, baseline_args(tmp_path, tree, refresh=True, verify_archive=archive, **dpkg))
+    assert out.result["action"] == "refreshed" and out.result["archive"][0]["status"] == "verified"
