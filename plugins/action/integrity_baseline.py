@@ -58,15 +58,17 @@ def decide(old_data, new_body, key, trusted, host, config, refresh):
     if host_errors and signed_by == current_key and not refresh:
         raise AnsibleActionFail("the host's baseline is not its own: %s. Refusing to sign over it; run the "
                                 "rebaseline playbook after investigating." % "; ".join(host_errors))
-    if refresh:
+    current = signed_by == current_key and integrity.same_state(old_body, new_body) \
+        and not integrity.binding_errors(old_body, host, config)
+    if refresh and not current:
         return "refreshed", new_body, old_body
     if signed_by != current_key:
         # Rotation, or migration from one fleet key: the body that was trusted is re-signed with
         # the host's key and bound to it, not the tree as it is now (its drift stays reported).
         rotated = dict(old_body, host=host)
         return "rotated", rotated, old_body
-    if integrity.same_state(old_body, new_body) and not integrity.binding_errors(old_body, host, config):
-        return "unchanged", None, old_body
+    if current:
+        return "unchanged", None, old_body  # a rebaseline with nothing to accept changes nothing
     return "kept", None, old_body
 
 

@@ -130,6 +130,11 @@ def test_baseline_refresh_reports_diff_and_keeps_without_refresh(tmp_path, tree)
     refreshed = run(integrity_baseline, baseline_args(tmp_path, tree, refresh=True))
     assert refreshed.result["changed"] and refreshed.result["action"] == "refreshed"
     assert any(c["path"] == str(tree / "app.conf") and "content" in c["reasons"] for c in refreshed.result["changed_entries"])
+    # A rebaseline with nothing to accept changes nothing (the same signed bytes stay).
+    after = (tmp_path / "state" / "baseline.json").read_bytes()
+    again = run(integrity_baseline, baseline_args(tmp_path, tree, refresh=True))
+    assert not again.result["changed"] and again.result["action"] == "unchanged"
+    assert (tmp_path / "state" / "baseline.json").read_bytes() == after
 
 
 def test_baseline_never_overwritten_with_wrong_key(tmp_path, tree):
