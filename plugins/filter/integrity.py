@@ -141,33 +141,33 @@ def integrity_manifest_diff(old, new):
     }
 
 
+def _key_filter(name, compute, *args):
+    """Run ``compute(library, *args)``; the library's errors (a short secret, a key that does not
+    parse) become filter errors named after the filter."""
+    library = _integrity()
+    try:
+        return compute(library, *args)
+    except library.IntegrityError as exc:
+        raise AnsibleFilterError("%s: %s" % (name, exc))
+
+
 def integrity_host_key(secret, host):
     """The signing key of ``host`` (base64 of its Ed25519 seed), derived from the fleet's signing
     secret. Runs on the controller; hand the result only to integrity_baseline's private_key,
     which its action keeps on the controller."""
-    try:
-        return _integrity().derive_host_key_text(secret, host)
-    except Exception as exc:  # ConfigError: a short or missing secret
-        raise AnsibleFilterError("integrity_host_key: %s" % exc)
+    return _key_filter("integrity_host_key", lambda library, s, h: library.derive_host_key_text(s, h), secret, host)
 
 
 def integrity_public_key(private_key):
     """The public key (base64) of a signing key (base64 seed or PEM)."""
-    library = _integrity()
-    try:
-        return library.public_key_text(library.load_private_key(private_key))
-    except library.IntegrityError as exc:
-        raise AnsibleFilterError("integrity_public_key: %s" % exc)
+    return _key_filter("integrity_public_key", lambda library, k: library.public_key_text(library.load_private_key(k)),
+                       private_key)
 
 
 def integrity_key_id(public_key):
     """The key id manifests name their signer by, of a public key (base64 or PEM). A private key
     is not accepted: base64 seeds and public keys look alike (32 bytes)."""
-    library = _integrity()
-    try:
-        return library.key_id(library.load_public_key(public_key))
-    except library.IntegrityError as exc:
-        raise AnsibleFilterError("integrity_key_id: %s" % exc)
+    return _key_filter("integrity_key_id", lambda library, k: library.key_id(library.load_public_key(k)), public_key)
 
 
 class FilterModule(object):
