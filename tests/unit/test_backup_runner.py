@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUNNER = os.path.join(ROOT, "roles", "backup", "files", "prodready_backup.py")
 TEXTFILE = os.path.join(ROOT, "plugins", "module_utils", "textfile.py")
+RETENTION = os.path.join(ROOT, "plugins", "module_utils", "_backup", "retention.py")
 RESTIC = shutil.which("restic")
 needs_restic = pytest.mark.skipif(RESTIC is None, reason="restic is not installed")
 UTC = datetime.timezone.utc
@@ -34,11 +35,13 @@ def pb(tmp_path_factory):
     lib = tmp_path_factory.mktemp("prodready-backup-lib")
     shutil.copy(RUNNER, str(lib / "prodready_backup.py"))
     shutil.copy(TEXTFILE, str(lib / "textfile.py"))
+    shutil.copy(RETENTION, str(lib / "backup_retention.py"))
     spec = importlib.util.spec_from_file_location("prodready_backup_under_test", str(lib / "prodready_backup.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     yield module
     sys.modules.pop("textfile", None)
+    sys.modules.pop("backup_retention", None)
     if str(lib) in sys.path:
         sys.path.remove(str(lib))
 

@@ -62,6 +62,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import textfile  # noqa: E402  (shipped beside this file by the role)
+import backup_retention  # noqa: E402  (the collection's module_utils/_backup/retention.py, shipped beside)
 
 DEFAULT_CONFIG = "/etc/prodready-backup/config.json"
 DEFAULT_ENV_FILE = "/etc/prodready-backup/restic.env"
@@ -656,16 +657,10 @@ def check_skip_reason(config, state, summary, restic):
 
 
 def retention_args(retention):
-    args = []
-    for key in ("last", "hourly", "daily", "weekly", "monthly", "yearly"):
-        value = int(retention.get("keep_" + key) or 0)
-        if value > 0:
-            args += ["--keep-" + key, str(value)]
-    if retention.get("keep_within"):
-        args += ["--keep-within", str(retention["keep_within"])]
-    if not args:
-        raise StepError("forget", "config", "the retention policy keeps nothing; refusing to forget")
-    return args
+    try:
+        return backup_retention.retention_args(retention)
+    except backup_retention.RetentionError as exc:
+        raise StepError("forget", "config", str(exc))
 
 
 def stop_on_signal(signum, frame):
@@ -759,8 +754,13 @@ def _cmd_run(config, restic, state, inline_hooks, started):
             summary.get("files_unmodified", 0), summary.get("data_added", 0)))
         step = "forget"
         state.enter_step(step)
-        reason = forget_reason(config, model, time.time())
-        if reason:
+        # Without "retention" in the configuration (the default) this host cannot delete: the
+        # retention policy is applied from the trusted side (backup_retention module).
+        reason = forget_reason(config, model, time.time()) if config.get("retention") else None
+        if not config.get("retention"):
+            log("forget: left to the trusted side (this host's identity cannot delete)")
+            model = state.data["snapshot_model"] = None
+        elif reason:
             forget_args = ["forget", "--json", "--prune", "--host", host] + retention_args(config.get("retention", {}))
             kept = kept_list(restic.run(step, forget_args)[0].stdout)
             model = new_snapshot_model(restic, config, kept) if kept is not None else None

@@ -115,7 +115,8 @@ def test_enabled_features_are_read_from_the_responses():
                                                 "BlockPublicPolicy": False, "RestrictPublicBuckets": False}},
         lifecycle={"Rules": [{"ID": "x", "Status": "Enabled", "Filter": {"Prefix": ""},
                               "Expiration": {"Days": 90}}]},
-        object_lock={"ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled"}})
+        object_lock={"ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled", "Rule": {
+            "DefaultRetention": {"Mode": "GOVERNANCE", "Days": 30}}}})
     with stub:
         audit = backup_bucket.run(params(require=["encryption", "lifecycle", "object_lock"]), check_mode=False,
                                   client=client)["audit"]
@@ -123,7 +124,16 @@ def test_enabled_features_are_read_from_the_responses():
     assert audit["encryption"] == {"status": "enabled", "detail": "SSE AES256"}
     assert audit["public_access_block"]["status"] == "partial"
     assert audit["lifecycle"]["status"] == "enabled"
-    assert audit["object_lock"]["status"] == "enabled"
+    assert audit["object_lock"] == {"status": "enabled", "detail": "default retention GOVERNANCE 30 days"}
+
+
+def test_object_lock_without_default_retention_does_not_count():
+    # Enabled object lock without a default retention leaves every new version deletable.
+    client, stub = stubbed()
+    stub.add_response("head_bucket", {}, {"Bucket": "backups"})
+    add_audit(stub, object_lock={"ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled"}})
+    with stub, pytest.raises(backup_bucket.BucketError, match="object_lock is required but no_default_retention"):
+        backup_bucket.run(params(require=["object_lock"]), check_mode=False, client=client)
 
 
 def test_unreachable_endpoint_is_named():
