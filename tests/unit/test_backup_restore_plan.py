@@ -4,7 +4,6 @@ paths found from the service role's descriptors, the operator's overrides, and t
 report. Path logic is checked against properties (hypothesis), restic by a fake ``restic`` script.
 """
 import json
-import os
 import posixpath
 import sys
 import textwrap
