@@ -210,18 +210,20 @@ def test_bad_input_is_refused_before_restic_is_asked(pb, tmp_path, capsys, args,
 @pytest.mark.parametrize("args, message", [
     (["--in-place", "--snapshot", "deadbeef"], "unknown snapshot deadbeef"),
     (["--in-place", "--path", "/etc"], "not in snapshot abababab"),
-    # The target is outside the scanned paths but inside a path of the snapshot (an older backup set).
-    (["--target", "/var/backups/prodready-backup/x", "--path", "/srv/files"], None),
 ])
-def test_snapshot_and_its_paths_are_checked_before_anything_is_stopped(pb, tmp_path, capsys, monkeypatch, args,
-                                                                        message):
+def test_snapshot_and_its_paths_are_checked_before_anything_is_stopped(pb, tmp_path, capsys, args, message):
     config, argv, calls = plan_setup(tmp_path, [SNAPSHOT], [descriptor()])
-    monkeypatch.setattr(pb, "unit_states", lambda units: dict((u, "active") for u in units))
     rc, result = run_plan(pb, capsys, argv + ["restore-plan"] + args)
-    if message is None:
-        assert rc == 2 and "which the backup scans" in result["detail"]  # the hook dump directory is scanned
-        return
     assert rc == 2 and result["cause"] == "bad_input" and message in result["detail"], result
+    assert "snapshots" in calls.read_text()
+
+
+def test_a_target_inside_a_path_only_the_snapshot_holds_is_refused(pb, tmp_path, capsys):
+    # An older backup set: /srv/old is no longer scanned but is restored with the whole snapshot.
+    old = dict(SNAPSHOT, paths=SNAPSHOT["paths"] + ["/srv/old"])
+    config, argv, calls = plan_setup(tmp_path, [old], [descriptor()])
+    rc, result = run_plan(pb, capsys, argv + ["restore-plan", "--target", "/srv/old/restore"])
+    assert rc == 2 and "inside the restored path /srv/old" in result["detail"], result
     assert "snapshots" in calls.read_text()
 
 
