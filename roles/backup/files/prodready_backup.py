@@ -10,6 +10,8 @@
     prodready_backup.py [--config FILE] [--env-file FILE] restore-test
     prodready_backup.py [--config FILE] [--env-file FILE] restore [--snapshot ID] [--path P ...]
                                                               (--in-place | --target DIR)
+    prodready_backup.py [--config FILE] [--env-file FILE] restore-plan [--snapshot ID] [--path P ...]
+                            (--in-place | --target DIR) [--service UNIT ...] [--health-url URL]
 
 ``hooks`` (its own unit, run just before the backup unit): SQLite online backup, pg_dump, commands
 with a timeout; the result is recorded. ``run``: refuse stale or failed hook results, ``restic
@@ -20,6 +22,11 @@ passed less than ``check_max_age`` seconds ago), then metrics through the collec
 scratch directory, compare the SHA-256 of every file with the snapshot's own content (streamed by
 ``restic dump``), record the result, clean up. ``restore``: the same, then (``--in-place``) swap the
 verified tree into place, keeping what was there as ``PATH.pre-restore-TIMESTAMP``.
+``restore-plan``: what a restore is for, decided before anything is stopped: the input checked
+(absolute, non-overlapping paths; a target outside what the backup scans and what is restored),
+the snapshot resolved by restic (an unknown id fails here), and the services whose data paths
+(the service role's descriptors in /etc/prodready-services) overlap the restored paths: the units
+to stop before and start after an in-place restore and the health checks that must pass.
 
 A run records its start (``current_run_started`` in state.json) and clears it with its result.
 Any error in a run, not only restic's, is recorded as a failed run (cause ``crash``, the traceback
@@ -94,6 +101,7 @@ CAUSE_TEXT = {
     "source_unreadable": "some source files could not be read (snapshot incomplete)",
     "hook_failed": "a pre-backup hook failed",
     "restore_mismatch": "restored files differ from the snapshot",
+    "bad_input": "the restore's input was refused before anything was stopped or changed",
     "timeout": "restic or the run did not finish within the configured timeout (restic_timeout, TimeoutStartSec)",
     "config": "the runner configuration or secrets are invalid",
     "crash": "the runner stopped on an unexpected error (restic missing? a bug?); see the traceback in the journal",
@@ -886,6 +894,20 @@ def restore_verified(restic, config, snapshot, paths, scratch):
     return compare_tree(scratch, digests)
 
 
+def report_restore_services(config, snapshot):
+    """The restore test's report: what an in-place restore of this snapshot would stop (the same
+    decision as ``restore-plan``; the test's sandbox cannot ask systemd, so: when running)."""
+    try:
+        descriptors = load_service_descriptors(config.get("services_dir", SERVICES_DIR))
+        paths = snapshot_restore_paths(config, snapshot, [])
+    except StepError as exc:
+        log("restore test: cannot tell which services an in-place restore would stop: %s" % exc.detail)
+        return
+    units = [unit for d in services_using(paths, descriptors) for unit in d["units"]]
+    log("restore test: an in-place restore of %s would stop and health-check (when running): %s" % (
+        ", ".join(paths) or "nothing", ", ".join(units) or "no service (none uses these paths)"))
+
+
 def cmd_restore_test(config, restic, state):
     started = time.time()
     base = config.get("scratch_dir", "/var/lib/prodready-backup/restore-test")
@@ -907,6 +929,7 @@ def cmd_restore_test(config, restic, state):
         log("restore test OK: snapshot %s, %d files match their SHA-256 in %.1fs" % (
             snapshot["short_id"], files, time.time() - started))
         ok = 1
+        report_restore_services(config, snapshot)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     finish = time.time()
@@ -931,10 +954,214 @@ def _sqlite_substitutions(config, paths):
     return subs
 
 
+# ------------------------------------------------------------------------------- restore plan
+# What an in-place restore is for: the service role writes one JSON file per service here
+# (units, data directories, health URLs); a restore stops the services whose data it replaces.
+SERVICES_DIR = "/etc/prodready-services"
+# systemctl is-active states of a unit that was meant to run: it is stopped before the restore and
+# started after it ("failed": typically the service crashed because its data went missing).
+RUNNING_STATES = ("active", "activating", "reloading", "deactivating", "failed")
+SNAPSHOT_ID = re.compile(r"^(latest|[0-9a-f]{8,64})$")
+
+
+def path_inside(path, parent):
+    """``path`` is ``parent`` or below it (both absolute and normalised)."""
+    return path == parent or parent == "/" or path.startswith(parent.rstrip("/") + "/")
+
+
+def paths_overlap(first, second):
+    return path_inside(first, second) or path_inside(second, first)
+
+
+def restore_input_problems(paths, target, scanned):
+    """What is wrong with the operator's restore input, as messages (empty: fine).
+
+    ``paths``: the paths to restore as given; ``target``: None for in place, else the directory;
+    ``scanned``: what the backup reads (a target there would be backed up again, a target inside
+    a restored path would be moved aside or overwritten by the restore itself)."""
+    problems = []
+    relative = [p for p in paths if not str(p).startswith("/")]
+    if relative:
+        problems.append("restore paths must be absolute: %s" % ", ".join(relative))
+    absolute = [os.path.normpath(p) for p in paths if str(p).startswith("/")]
+    for index, first in enumerate(absolute):
+        for second in absolute[index + 1:]:
+            if paths_overlap(first, second):
+                problems.append("restore paths overlap: %s and %s (list only the outer one)" % (first, second))
+    if target is None:
+        return problems
+    if not str(target).startswith("/"):
+        problems.append("the restore target must be an absolute path: %s" % target)
+        return problems
+    target = os.path.normpath(target)
+    if target == "/":
+        problems.append("the restore target / would overwrite the data without its safeguards; restore in place")
+        return problems
+    for path in sorted(set(os.path.normpath(p) for p in scanned)):
+        if path_inside(target, path):
+            problems.append("the restore target %s is inside %s, which the backup scans (the restored copy would be"
+                            " backed up as data)" % (target, path))
+    for path in absolute:
+        if path_inside(target, path):
+            problems.append("the restore target %s is inside the restored path %s" % (target, path))
+    return problems
+
+
+def load_service_descriptors(directory):
+    """The service role's descriptors (``<name>.json``), sorted by name; none when the directory is
+    missing (no service role on this host)."""
+    descriptors = []
+    try:
+        names = sorted(name for name in os.listdir(directory) if name.endswith(".json"))
+    except OSError:
+        return descriptors
+    for name in names:
+        path = os.path.join(directory, name)
+        try:
+            with open(path) as handle:
+                data = json.load(handle)
+            units = [str(unit) for unit in data["units"]]
+            data_paths = [os.path.normpath(str(p)) for p in data.get("data_paths", []) if str(p).startswith("/")]
+        except (IOError, OSError, ValueError, KeyError, TypeError) as exc:
+            raise StepError("plan", "config", "service descriptor %s is unreadable: %s" % (path, exc))
+        descriptors.append({"name": data.get("name", name[:-5]), "units": units, "data_paths": data_paths,
+                            "health": dict(data.get("health") or {}),
+                            "health_status_codes": list(data.get("health_status_codes") or [200]),
+                            "health_json_field": data.get("health_json_field") or "",
+                            "health_json_value": data.get("health_json_value") or ""})
+    return descriptors
+
+
+def services_using(paths, descriptors):
+    """Descriptors with a data path that overlaps a restored path (inside it, or containing it)."""
+    paths = [os.path.normpath(p) for p in paths]
+    return [d for d in descriptors if any(paths_overlap(data, path) for data in d["data_paths"] for path in paths)]
+
+
+def plan_services(paths, in_place, descriptors, unit_states, services=None, health_url="", health_status=200):
+    """Which units to stop before and start after the restore, and which health checks must pass.
+
+    ``unit_states``: unit -> ``systemctl is-active`` state. ``services``/``health_url``: the
+    operator's explicit choice, which replaces the automatic one. A restore to another directory
+    touches no service."""
+    plan = {"services": [], "stop": [], "start": [], "health": []}
+    if not in_place:
+        return plan
+    if services:
+        units = list(dict.fromkeys(services))
+        plan["stop"] = plan["start"] = units
+        known = dict((unit, d) for d in descriptors for unit in d["units"])
+        plan["services"] = sorted(set(known[unit]["name"] for unit in units if unit in known))
+        checks = [(unit, known[unit]) for unit in units if unit in known and known[unit]["health"].get(unit)]
+    else:
+        matched = services_using(paths, descriptors)
+        plan["services"] = [d["name"] for d in matched]
+        running = [(unit, d) for d in matched for unit in d["units"]
+                   if unit_states.get(unit, "active") in RUNNING_STATES]
+        plan["stop"] = plan["start"] = [unit for unit, dummy in running]
+        checks = [(unit, d) for unit, d in running if d["health"].get(unit)]
+    if health_url:
+        plan["health"] = [{"unit": "", "url": health_url, "status_codes": [int(health_status)],
+                           "json_field": "", "json_value": ""}]
+    else:
+        plan["health"] = [{"unit": unit, "url": d["health"][unit], "status_codes": d["health_status_codes"],
+                           "json_field": d["health_json_field"], "json_value": d["health_json_value"]}
+                          for unit, d in checks]
+    return plan
+
+
+def unit_states(units):
+    """``systemctl is-active`` of each unit (one line per unit, in order; exit 3 when one is not active)."""
+    if not units:
+        return {}
+    proc = subprocess.run(["systemctl", "is-active"] + list(units), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          check=False)
+    states = proc.stdout.decode("utf-8", "replace").split()
+    if len(states) != len(units):
+        raise StepError("plan", "config", "systemctl is-active %s answered %r" % (" ".join(units), states))
+    return dict(zip(units, states))
+
+
+def snapshot_restore_paths(config, snapshot, paths):
+    """The paths a restore of ``snapshot`` puts back: the operator's (each must be in the snapshot),
+    else every path of the snapshot except the hook dump directory (its SQLite copies replace the
+    live database files instead)."""
+    held = [os.path.normpath(p) for p in snapshot.get("paths", [])]
+    if not paths:
+        dump_dir = os.path.normpath(config.get("dump_dir", "/var/backups/prodready-backup"))
+        return [p for p in held if p != dump_dir]
+    missing = [p for p in paths if not any(path_inside(p, h) for h in held)]
+    if missing:
+        raise StepError("plan", "bad_input", "not in snapshot %s (it holds %s): %s" % (
+            snapshot.get("short_id", snapshot.get("id", "?")[:8]), ", ".join(held), ", ".join(missing)))
+    return paths
+
+
+def scanned_paths(config):
+    scanned = list(config.get("paths", []))
+    if config.get("hooks"):
+        scanned.append(config.get("dump_dir", "/var/backups/prodready-backup"))
+    return scanned
+
+
+def restore_plan(config, restic, snapshot_id, paths, target, services=None, health_url="", health_status=200,
+                 states=None):
+    """Check the input, resolve the snapshot (restic is asked, so an unknown id fails here, before
+    anything is stopped) and decide which services to stop and health-check. Raises StepError."""
+    problems = restore_input_problems(paths, target, scanned_paths(config))
+    if problems:
+        raise StepError("plan", "bad_input", "; ".join(problems))
+    paths = [os.path.normpath(p) for p in paths]
+    if not SNAPSHOT_ID.match(str(snapshot_id or "latest")):
+        raise StepError("plan", "bad_input", "snapshot must be 'latest' or a snapshot id (hex): %r" % snapshot_id)
+    try:
+        snapshot = resolve_snapshot(restic, config, snapshot_id)
+    except StepError as exc:
+        # Our own "no snapshot ..." (restic listed none) or restic's "no matching ID found".
+        if exc.cause != "unknown" or not re.search(r"no snapshot|no matching id|ignoring", exc.detail, re.I):
+            raise
+        raise StepError("plan", "bad_input", "unknown snapshot %s: %s (list them: restic snapshots --host %s)" % (
+            snapshot_id, exc.detail, config["hostname"]))
+    paths = snapshot_restore_paths(config, snapshot, paths)
+    if target is not None:
+        # Every path of the snapshot is restored: the target must not be inside any of them either.
+        problems = restore_input_problems(paths, target, scanned_paths(config))
+        if problems:
+            raise StepError("plan", "bad_input", "; ".join(problems))
+    descriptors = load_service_descriptors(config.get("services_dir", SERVICES_DIR))
+    in_place = target is None
+    units = [] if services or not in_place else [u for d in services_using(paths, descriptors) for u in d["units"]]
+    plan = plan_services(paths, in_place, descriptors, (states or unit_states)(units) if units else {}, services,
+                         health_url, health_status)
+    plan.update({"ok": True, "snapshot": snapshot["id"], "short_id": snapshot.get("short_id", snapshot["id"][:8]),
+                 "snapshot_time": snapshot["time"], "paths": paths, "in_place": in_place,
+                 "target": "/" if in_place else os.path.normpath(target)})
+    return plan
+
+
+def cmd_restore_plan(config, restic, args):
+    """Print the plan as one JSON line (exit 0), or the problem (exit 2) before anything changed."""
+    try:
+        plan = restore_plan(config, restic, args.snapshot, args.path or [], None if args.in_place else args.target,
+                            args.service or [], args.health_url or "", args.health_status)
+    except StepError as exc:
+        log("RESTORE REFUSED at step %s: %s -- %s" % (exc.step, exc.cause, exc.detail))
+        print(json.dumps({"ok": False, "step": exc.step, "cause": exc.cause, "detail": exc.detail}))
+        return 2
+    log("restore plan: snapshot %s, paths %s, %s; stop/start %s; health checks %s" % (
+        plan["short_id"], ", ".join(plan["paths"]), "in place" if plan["in_place"] else "to " + plan["target"],
+        ", ".join(plan["stop"]) or "nothing", ", ".join(c["url"] for c in plan["health"]) or "none"))
+    print(json.dumps(plan))
+    return 0
+
+
 def cmd_restore(config, restic, args):
     started = time.time()
+    problems = restore_input_problems(args.path or [], None if args.in_place else args.target, scanned_paths(config))
     paths = [os.path.normpath(p) for p in (args.path or [])]
     try:
+        if problems:
+            raise StepError("input", "bad_input", "; ".join(problems))
         snapshot = resolve_snapshot(restic, config, args.snapshot)
         if not paths:
             # Everything the operator backed up; the hook dump directory is not data to put back
@@ -1116,6 +1343,17 @@ def main(argv=None):
     where.add_argument("--in-place", action="store_true")
     where.add_argument("--target")
     restore.add_argument("--no-sqlite-from-dumps", dest="sqlite_from_dumps", action="store_false")
+    plan = sub.add_parser("restore-plan", help="check a restore's input and snapshot, print which services it "
+                          "stops and health-checks (JSON); changes nothing")
+    plan.add_argument("--snapshot", default="latest")
+    plan.add_argument("--path", action="append", help="path inside the snapshot (repeatable; default all)")
+    plan_where = plan.add_mutually_exclusive_group(required=True)
+    plan_where.add_argument("--in-place", action="store_true")
+    plan_where.add_argument("--target")
+    plan.add_argument("--service", action="append", help="unit to stop and start (repeatable; replaces the units "
+                      "found from the service descriptors in %s)" % SERVICES_DIR)
+    plan.add_argument("--health-url", default="", help="replaces the services' own health checks")
+    plan.add_argument("--health-status", type=int, default=200)
     args = parser.parse_args(argv)
     if not args.command:
         parser.error("a command is required: run, restore-test or restore")
@@ -1156,6 +1394,8 @@ def main(argv=None):
         return cmd_run(config, restic, state, inline_hooks=args.run_hooks, started=started)
     if args.command == "restore-test":
         return cmd_restore_test(config, restic, state)
+    if args.command == "restore-plan":
+        return cmd_restore_plan(config, restic, args)
     return cmd_restore(config, restic, args)
 
 
