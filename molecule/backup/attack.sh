@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Root on a backup host turns against the backups, with what root there has: the host's own
 # S3 keys and repository password (/etc/prodready-backup/restic.env), curl (signing requests
 # itself, SigV4) and restic. Prints one line per attempt: "<what> <HTTP status or restic exit>".
