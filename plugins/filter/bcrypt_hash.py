@@ -68,11 +68,6 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.module_utils.six import string_types
 
-try:
-    import bcrypt
-except ImportError:  # pragma: no cover - the error below says what to install
-    bcrypt = None
-
 # $2b$, two-digit cost, 22 salt characters and 31 hash characters of bcrypt's base64 alphabet.
 BCRYPT = re.compile(r"^\$2b\$(\d\d)\$([./A-Za-z0-9]{22})[./A-Za-z0-9]{31}$")
 MAX_BYTES = 72
@@ -83,9 +78,17 @@ def derived_salt(password, host):
     return hashlib.sha256(to_bytes(password + "@" + host)).hexdigest()[:21] + "e"
 
 
-def bcrypt_hash(password, current=None, rounds=10, host=None):
-    if bcrypt is None:
+def _bcrypt():
+    # Imported on first use: site.yml loads every filter file in the controller's main process.
+    try:
+        import bcrypt
+    except ImportError:
         raise AnsibleFilterError("bcrypt_hash needs the bcrypt Python package on the controller (pip install bcrypt)")
+    return bcrypt
+
+
+def bcrypt_hash(password, current=None, rounds=10, host=None):
+    bcrypt = _bcrypt()
     if not isinstance(password, string_types) or not password:
         raise AnsibleFilterError("bcrypt_hash expects a non-empty password string")
     try:
