@@ -45,12 +45,10 @@ def host_key_settings(node, where):
         for key, value in node.items():
             if key in HOST_KEY_VARS:
                 yield where, key, value
-            for found in host_key_settings(value, where):
-                yield found
+            yield from host_key_settings(value, where)
     elif isinstance(node, list):
         for item in node:
-            for found in host_key_settings(item, where):
-                yield found
+            yield from host_key_settings(item, where)
 
 
 def inventory_settings():
@@ -67,13 +65,13 @@ def inventory_settings():
 
 def test_only_the_demo_inventories_turn_host_key_checking_off():
     disabled = {(where, key) for where, key, value in inventory_settings() if is_false(value)}
-    assert {where for where, _ in disabled} <= set(DEMO_INVENTORIES), disabled
+    assert {where for where, _key in disabled} <= set(DEMO_INVENTORIES), disabled
 
 
 def test_the_demo_inventories_turn_it_off_for_their_own_hosts():
     # Not a requirement of safety, but the demo's containers get new host keys on every test bed:
     # the setting is there, in the inventory, and not in ansible.cfg.
-    disabled = {where for where, _, value in inventory_settings() if is_false(value)}
+    disabled = {where for where, _key, value in inventory_settings() if is_false(value)}
     assert disabled == set(DEMO_INVENTORIES)
 
 

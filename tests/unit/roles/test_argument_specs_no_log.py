@@ -34,8 +34,7 @@ def spec_options(options, prefix=""):
         yield prefix + name, spec or {}
         for sub in ("options", "suboptions"):
             if isinstance(spec, dict) and spec.get(sub):
-                for item in spec_options(spec[sub], prefix + name + "."):
-                    yield item
+                yield from spec_options(spec[sub], prefix + name + ".")
 
 
 def secret_options():
@@ -56,13 +55,13 @@ def secret_options():
 
 
 def test_secret_pattern_finds_the_known_secrets():
-    names = [name for name, _ in secret_options()]
+    names = [name for name, _spec in secret_options()]
     for expected in ("exporters:main:exporters_basic_auth_password", "backup:main:backup_repository_password",
                      "integrity:main:integrity_signing_secret", "tls:main:tls_provided_private_key",
                      "service:main:service_credentials", SECRET_BY_ROLE[0]):
         assert expected in names
 
 
-@pytest.mark.parametrize("name,spec", secret_options(), ids=[name for name, _ in secret_options()])
+@pytest.mark.parametrize("name,spec", secret_options(), ids=[name for name, _spec in secret_options()])
 def test_secret_option_is_no_log(name, spec):
     assert spec.get("no_log") is True, "%s looks like a secret: add no_log: true to its argument spec" % name
