@@ -58,14 +58,18 @@ now() { date +%s.%N; }
 seconds_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }'; }
 
 # --- the demo's monitoring APIs ---------------------------------------------------------------
+# Prometheus and Alertmanager listen on the monitoring host's loopback only (the monitoring role's
+# default: their APIs have no authentication), so they are asked from inside it.
+mon_curl() { docker exec "$MON_HOST" curl -sf --max-time 10 "$@"; }
+
 json_get() {
   # json_get URL PYTHON-EXPRESSION: evaluates the expression with `d` = the URL's JSON answer.
-  curl -sf --max-time 10 "$1" | "$PY" -c "import json, sys; d = json.load(sys.stdin); print($2)"
+  mon_curl "$1" | "$PY" -c "import json, sys; d = json.load(sys.stdin); print($2)"
 }
 
 prom_count() {
   # Number of series a PromQL expression returns now.
-  curl -sf --max-time 10 -G "$PROM_URL/api/v1/query" --data-urlencode "query=$1" \
+  mon_curl -G "$PROM_URL/api/v1/query" --data-urlencode "query=$1" \
     | "$PY" -c 'import json, sys; print(len(json.load(sys.stdin)["data"]["result"]))'
 }
 
@@ -75,7 +79,7 @@ read_timing() {
   local prom_yaml am_yaml
   prom_yaml=$(json_get "$PROM_URL/api/v1/status/config" 'd["data"]["yaml"]') || die "cannot read Prometheus' configuration from $PROM_URL"
   # Alertmanager listens on demo-mon1's loopback (the role's default): ask it from inside.
-  am_yaml=$(docker exec "$MON_HOST" curl -sf --max-time 10 http://127.0.0.1:9093/api/v2/status \
+  am_yaml=$(mon_curl http://127.0.0.1:9093/api/v2/status \
     | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["config"]["original"])') \
     || die "cannot read Alertmanager's configuration on $MON_HOST (http://127.0.0.1:9093)"
   [[ "$am_yaml" == *"http://$GATEWAY:$WEBHOOK_PORT/"* ]] \
@@ -284,7 +288,7 @@ run_fault() {
     [ "$busy" -eq 0 ] && break
     sleep 5
   done
-  [ "$busy" -eq 0 ] || die "$fault: the demo is not healthy before the fault (PromQL: $("${fault}_healthy"), or an expected alert is already active); check http://$MON_IP:9090/alerts"
+  [ "$busy" -eq 0 ] || die "$fault: the demo is not healthy before the fault (PromQL: $("${fault}_healthy"), or an expected alert is already active); check docker exec $MON_HOST curl -s $PROM_URL/api/v1/alerts"
 
   log "$fault: injecting the fault"
   t0=$(now)
@@ -348,9 +352,8 @@ main() {
   for host in "$WEB_HOST" "$APP_HOST" "$MON_HOST"; do
     [ "$(docker inspect -f '{{.State.Running}}' "$host" 2>/dev/null)" = true ] || die "$host is not running. Fix: make demo"
   done
-  MON_IP=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$TESTBED_NETWORK\").IPAddress}}" "$MON_HOST")
-  PROM_URL="http://$MON_IP:9090"
-  curl -sf --max-time 10 -o /dev/null "$PROM_URL/-/ready" || die "Prometheus on $PROM_URL does not answer. Fix: make demo"
+  PROM_URL="http://127.0.0.1:9090"
+  mon_curl -o /dev/null "$PROM_URL/-/ready" || die "Prometheus on $PROM_URL does not answer. Fix: make demo"
   read_timing
   choose_s3_mode
 

@@ -3,7 +3,7 @@
 #   probe.py REQUEST   (JSON, built in tasks/probe.yml:
 #   {"node": {"package": P, "binary": B}, "nginx_exporter": {...},
 #    "copies": [{"src": S, "dest": D, "mode": "0640", "owner": O, "group": G}], "units": [U],
-#    "states": [PATH], "keyed": {"key_file": K, "paths": [PATH]} or null})
+#    "states": [PATH], "keyed": {"key_file": K, "paths": [PATH]} or null, "bcrypt_files": [PATH]})
 # An empty package or binary is not looked at (upstream binary install, nginx exporter off).
 # The --help texts are read on every run: an upgrade outside Ansible changes what the binaries
 # offer, and running a binary already on the host costs milliseconds, not a task.
@@ -11,10 +11,14 @@
 # destination to whether it is up to date (no content is printed). "states" are the paths of
 # node_exporter's file set; "keyed" the secret set's, read as HMACs under its key file. Both are
 # read by observe() of plugins/module_utils/config_files.py, which the probe task sends ahead of
-# this file, so they are read as config_files compares them.
+# this file, so they are read as config_files compares them. "bcrypt_hashes" are the bcrypt hashes
+# in the files that hold the exporter password's hash (web.yml, the nginx front's htpasswd): the
+# controller keeps one while it verifies the password (filter prodready.platform.bcrypt_hash), so the
+# salt can be random and a re-run still writes nothing. The probe task is no_log when they are read.
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -58,6 +62,18 @@ def up_to_date(copy):
             and state["mode"] == copy["mode"] and state["owner"] == copy["owner"] and state["group"] == copy["group"])
 
 
+def bcrypt_hashes(paths):
+    found = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        found.extend(hashed for hashed in re.findall(r"\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}", text) if hashed not in found)
+    return found
+
+
 units = request.get("units", [])
 print(json.dumps({
     "node": exporter(request.get("node", {})),
@@ -69,4 +85,5 @@ print(json.dumps({
                  stderr=subprocess.DEVNULL)[1] if units else "",
     # Secret files (request["keyed"]) come as HMACs under the key file of their set, never as digests.
     "states": globals()["observe_paths"](request.get("states", []), request.get("keyed")),
+    "bcrypt_hashes": bcrypt_hashes(request.get("bcrypt_files", [])),
 }))
