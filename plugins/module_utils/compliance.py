@@ -245,6 +245,32 @@ def default_runner(argv, timeout, env=None):
     return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
+# systemd-sysctl(8) and procps `sysctl --system` (sysctl.d(5)): a file name in an earlier directory
+# masks the same name in a later one; the surviving files apply in lexical order of their names
+# across all directories, /etc/sysctl.conf last; a later assignment of a key overrides an earlier one.
+SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")
+
+
+def parse_sysctl_conf(text):
+    """``[(key, value, line_number)]`` of one sysctl.d file, as systemd-sysctl reads it.
+
+    Comments start a line with ``#`` or ``;``; a leading ``-`` only silences errors; ``/`` in a
+    key is ``.``; runs of whitespace in a value are one space (as /proc/sys prints them).
+    """
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line[0] in "#;" or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        key = key.strip().lstrip("-").strip()
+        if "/" in key:
+            key = key.replace("/", ".")
+        if key:
+            found.append((key, " ".join(value.split()), number))
+    return found
+
+
 class Probe(object):
     """Reads host state once and caches it for every control of one audit."""
 
@@ -327,31 +353,32 @@ class Probe(object):
             return settings
         return self._timed("sshd", read)
 
+    def sysctl_files(self):
+        """The files ``sysctl --system`` reads, in the order it applies them (see SYSCTL_DIRS)."""
+        by_name = {}
+        for directory in SYSCTL_DIRS:
+            for path in self.glob(directory + "/*.conf"):
+                # the first directory holding a name wins: /etc/sysctl.d/x.conf masks /usr/lib/sysctl.d/x.conf
+                by_name.setdefault(os.path.basename(path), path)
+        files = [by_name[name] for name in sorted(by_name)]
+        conf = self.path("/etc/sysctl.conf")
+        # Debian links /etc/sysctl.d/99-sysctl.conf to ../sysctl.conf: read it once, where it applies.
+        if os.path.isfile(conf) and not any(os.path.realpath(f) == os.path.realpath(conf) for f in files):
+            files.append(conf)
+        return files
+
     def sysctl_persistent(self):
-        """``{key: (value, "file:line")}`` in systemd-sysctl order, then /etc/sysctl.conf."""
+        """``{key: [(value, "file:line"), ...]}``: every assignment in apply order, the last one wins."""
         def read():
-            by_name = {}
-            for directory in ("/usr/lib/sysctl.d", "/lib/sysctl.d", "/run/sysctl.d", "/etc/sysctl.d"):
-                for path in self.glob(directory + "/*.conf"):
-                    by_name[os.path.basename(path)] = path  # later directories override earlier ones
-            files = [by_name[name] for name in sorted(by_name)]
-            conf = self.path("/etc/sysctl.conf")
-            if os.path.isfile(conf) and not any(os.path.realpath(f) == os.path.realpath(conf) for f in files):
-                files.append(conf)
             values = {}
-            for path in files:
+            for path in self.sysctl_files():
                 try:
                     with open(path) as handle:
-                        lines = handle.read().splitlines()
+                        text = handle.read()
                 except (IOError, OSError):
                     continue
-                for number, line in enumerate(lines, 1):
-                    line = line.strip()
-                    if not line or line[0] in "#;" or "=" not in line:
-                        continue
-                    key, value = line.split("=", 1)
-                    key = key.strip().lstrip("-").replace("/", ".")
-                    values[key] = (value.strip(), "%s:%d" % (self.unroot(path), number))
+                for key, value, number in parse_sysctl_conf(text):
+                    values.setdefault(key, []).append((value, "%s:%d" % (self.unroot(path), number)))
             return values
         return self._timed("sysctl", read)
 
@@ -697,12 +724,18 @@ def _validate_sysctl(check, where):
 
 def _eval_sysctl(check, probe):
     key = str(check["key"]).replace("/", ".")
-    persistent = probe.sysctl_persistent().get(key)
+    assignments = probe.sysctl_persistent().get(key) or []
+    persistent = assignments[-1] if assignments else None
     ok, why = compare(persistent[0] if persistent else None, check["expect"])
     evidence = ["persistent %s = %s (%s)" % (key, persistent[0], persistent[1]) if persistent
                 else "%s not set in sysctl.d/sysctl.conf" % key]
     if not ok and persistent:
         evidence[0] += ": " + why
+    # Name the assignments the winning one overrides: the usual finding is a compliant file the
+    # operator reads and a later drop-in that silently wins over it.
+    overridden = ["%s at %s" % (value, where) for value, where in assignments[:-1]]
+    if overridden:
+        evidence.append("overrides " + ", ".join(overridden))
     if probe.check_live_sysctl():
         live = probe.sysctl_live(key)
         live_ok, live_why = compare(live, check["expect"])

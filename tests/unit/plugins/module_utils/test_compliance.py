@@ -230,6 +230,67 @@ def test_sysctl_persistent_precedence_and_live(tmp_path):
     assert status(live, "Y-1")["status"] == "fail" and "live net.ipv4.tcp_syncookies = 0" in status(live, "Y-1")["evidence"]
 
 
+def test_sysctl_follows_sysctl_system_order(tmp_path):
+    # /etc masks /run masks /usr/local/lib masks /usr/lib masks /lib for the same file name
+    write(tmp_path, "/lib/sysctl.d/10-a.conf", "kernel.randomize_va_space = 0\n")
+    write(tmp_path, "/usr/lib/sysctl.d/10-a.conf", "kernel.randomize_va_space = 2\n")
+    write(tmp_path, "/run/sysctl.d/20-b.conf", "kernel.yama.ptrace_scope = 0\n")
+    write(tmp_path, "/etc/sysctl.d/20-b.conf", "kernel.yama.ptrace_scope = 1\n")
+    checks = [
+        control("Y-1", {"type": "sysctl", "key": "kernel.randomize_va_space", "expect": {"equals": 2}}),
+        control("Y-2", {"type": "sysctl", "key": "kernel.yama.ptrace_scope", "expect": {"equals": 1}}),
+    ]
+    result = audit(tmp_path, checks)
+    assert [status(result, i)["status"] for i in ("Y-1", "Y-2")] == ["pass", "pass"]
+    assert "/usr/lib/sysctl.d/10-a.conf:1" in status(result, "Y-1")["evidence"]
+
+
+def test_sysctl_later_drop_in_that_silently_wins_fails(tmp_path):
+    write(tmp_path, "/etc/sysctl.d/60-prodready.conf", "net.ipv4.conf.all.rp_filter = 1\n")
+    check = control("SYS-001", {"type": "sysctl", "key": "net.ipv4.conf.all.rp_filter", "expect": {"equals": 1}})
+    assert status(audit(tmp_path, [check]), "SYS-001")["status"] == "pass"
+    # lexically later, in a directory that sorts "lower": it still applies after 60-prodready.conf
+    write(tmp_path, "/usr/local/lib/sysctl.d/99-vendor.conf", "net.ipv4.conf.all.rp_filter = 0\n")
+    entry = status(audit(tmp_path, [check]), "SYS-001")
+    assert entry["status"] == "fail"
+    assert "/usr/local/lib/sysctl.d/99-vendor.conf:1" in entry["evidence"]
+    assert "overrides 1 at /etc/sysctl.d/60-prodready.conf:1" in entry["evidence"]
+    # /etc/sysctl.conf applies after every drop-in
+    write(tmp_path, "/etc/sysctl.conf", "net.ipv4.conf.all.rp_filter=1\n")
+    assert status(audit(tmp_path, [check]), "SYS-001")["status"] == "pass"
+
+
+def test_sysctl_live_value_differs_from_persisted_fails(tmp_path):
+    write(tmp_path, "/etc/sysctl.d/60-prodready.conf", "net.ipv4.tcp_rmem = 4096\t131072   6291456\n")
+    write(tmp_path, "/proc/sys/net/ipv4/tcp_rmem", "4096\t131072\t6291456\n")
+    check = control("Y-1", {"type": "sysctl", "key": "net.ipv4.tcp_rmem", "expect": {"equals": "4096 131072 6291456"}})
+    assert status(audit(tmp_path, [check], live_sysctl="always"), "Y-1")["status"] == "pass"
+    write(tmp_path, "/proc/sys/net/ipv4/tcp_rmem", "4096 87380 6291456\n")  # `sysctl -w` after boot
+    entry = status(audit(tmp_path, [check], live_sysctl="always"), "Y-1")
+    assert entry["status"] == "fail" and "live net.ipv4.tcp_rmem = 4096 87380 6291456" in entry["evidence"]
+
+
+_SYSCTL_KEY = st.from_regex(r"\A[a-z][a-z0-9_]{0,8}(\.[a-z0-9_]{1,8}){0,3}\Z")
+_SYSCTL_VALUE = st.from_regex(r"\A[0-9a-z]{1,6}( [0-9a-z]{1,6}){0,2}\Z")
+
+
+@given(st.lists(st.tuples(_SYSCTL_KEY, _SYSCTL_VALUE, st.sampled_from(["", " ", "\t"]), st.booleans()), max_size=8),
+       st.lists(st.sampled_from(["", "# c = 1", "; c = 2", "   ", "junk"]), max_size=4))
+def test_sysctl_parser_round_trips_assignments(assignments, noise):
+    lines = list(noise)
+    for key, value, pad, slash in assignments:
+        lines.append("%s%s%s=%s%s" % ("-" if slash else "", key.replace(".", "/") if slash else key, pad, pad, value))
+    parsed = c.parse_sysctl_conf("\n".join(lines))
+    assert [(k, v) for k, v, _ in parsed] == [(k, v) for k, v, _, _ in assignments]
+    assert all(lines[n - 1].strip() and "=" in lines[n - 1] for _, _, n in parsed)
+
+
+@given(st.text(max_size=200))
+def test_sysctl_parser_never_raises(text):
+    for key, value, number in c.parse_sysctl_conf(text):
+        assert key and "/" not in key and number >= 1 and value == " ".join(value.split())
+
+
 SHOW = {
     "ssh.service": "Id=ssh.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled",
     "nginx.service": "Id=nginx.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled",
