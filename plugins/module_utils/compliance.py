@@ -271,6 +271,34 @@ def parse_sysctl_conf(text):
     return found
 
 
+# The filesystem-wide walk (check type ``filesystem``). Never descended: kernel and runtime trees
+# that hold no persistent files; container image storage, whose trees are other systems' root
+# filesystems (audit those containers themselves); and mount points of pseudo or network
+# filesystems, whose walk is either meaningless or slow and belongs to the host that exports them.
+FS_SKIP_TREES = ("/proc", "/sys", "/dev", "/run", "/var/lib/docker", "/var/lib/containers/storage")
+FS_SKIP_TYPES = frozenset((
+    "proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "securityfs", "debugfs", "tracefs", "configfs",
+    "fusectl", "mqueue", "hugetlbfs", "pstore", "bpf", "binfmt_misc", "autofs", "efivarfs", "selinuxfs",
+    "rpc_pipefs", "nsfs", "nfsd", "nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "afs", "ceph", "glusterfs",
+    "lustre", "gpfs", "9p", "davfs", "sshfs", "fuse", "fuseblk"))
+# Bounds: a host with more than this is audited with error, not with a silently partial pass.
+FS_SCAN_MAX_ENTRIES = 3000000
+FS_SCAN_MAX_SECONDS = 60.0
+FS_PROPERTIES = ("suid_sgid", "world_writable_dirs", "world_writable_files", "unowned", "root_path")
+FS_EVIDENCE_ITEMS = 20
+
+
+def parse_mounts(text):
+    """``[(mount_point, fstype)]`` from /proc/self/mounts (octal escapes such as ``\\040`` decoded)."""
+    found = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 3:
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), parts[1])
+            found.append((point, parts[2]))
+    return found
+
+
 class Probe(object):
     """Reads host state once and caches it for every control of one audit."""
 
@@ -396,6 +424,130 @@ class Probe(object):
         if self.live_sysctl == "always":
             return True
         return not self.container()
+
+    def skipped_mounts(self):
+        """Mount points the walk does not enter: pseudo, network and FUSE filesystems."""
+        try:
+            with open(self.path("/proc/self/mounts")) as handle:
+                mounts = parse_mounts(handle.read())
+        except (IOError, OSError):
+            mounts = []
+        return sorted(set(point for point, fstype in mounts
+                          if fstype in FS_SKIP_TYPES or fstype.startswith("fuse.")) - set(["/"]))
+
+    def id_names(self):
+        """uids and gids that have a passwd/group entry (NSS on the real root, the files under a fake one)."""
+        def read():
+            if self.root not in ("/", ""):
+                ids = []
+                for name in ("/etc/passwd", "/etc/group"):
+                    known = set()
+                    try:
+                        with open(self.path(name)) as handle:
+                            for line in handle:
+                                parts = line.split(":")
+                                if len(parts) > 2 and parts[2].strip().isdigit():
+                                    known.add(int(parts[2]))
+                    except (IOError, OSError):
+                        pass
+                    ids.append(known)
+                return tuple(ids)
+            return set(e.pw_uid for e in pwd.getpwall()), set(e.gr_gid for e in grp.getgrall())
+        return self._timed("id_names", read)
+
+    def _known_id(self, number, users):
+        # NSS sources that do not enumerate (LDAP, sssd) still answer a lookup: ask once per id.
+        known = self.id_names()[0 if users else 1]
+        if number in known:
+            return True
+        if self.root not in ("/", ""):
+            return False
+        try:
+            (pwd.getpwuid if users else grp.getgrgid)(number)
+        except KeyError:
+            return False
+        known.add(number)
+        return True
+
+    def filesystem(self):
+        """One walk of the local filesystems, shared by every ``filesystem`` control.
+
+        ``{property: [(path, mode, uid, gid)], "entries": n, "seconds": s, "skipped": [...]}``.
+        Only offenders are kept, so memory stays small on large trees.
+        """
+        def walk():
+            start = time.time()
+            skipped = set(FS_SKIP_TREES) | set(self.skipped_mounts())
+            skip_real = set(self.path(p).rstrip("/") for p in skipped)
+            found = dict((name, []) for name in FS_PROPERTIES if name != "root_path")
+            unknown = {}
+            entries = 0
+            stack = [self.path("/")]
+            while stack:
+                directory = stack.pop()
+                try:
+                    iterator = os.scandir(directory)
+                except OSError:
+                    continue  # vanished or unreadable: nothing to judge
+                with iterator:
+                    for entry in iterator:
+                        entries += 1
+                        if entries % 10000 == 0 and time.time() - start > FS_SCAN_MAX_SECONDS:
+                            raise CheckError("filesystem walk stopped after %ds (%d entries): set narrower "
+                                             "mounts or raise FS_SCAN_MAX_SECONDS" % (FS_SCAN_MAX_SECONDS, entries))
+                        if entries > FS_SCAN_MAX_ENTRIES:
+                            raise CheckError("filesystem walk stopped after %d entries" % FS_SCAN_MAX_ENTRIES)
+                        try:
+                            info = entry.stat(follow_symlinks=False)
+                        except OSError:
+                            continue
+                        mode = info.st_mode
+                        if stat.S_ISLNK(mode):
+                            continue  # a link's own mode is always 0777; its target is judged where it lives
+                        row = None
+                        is_dir = stat.S_ISDIR(mode)
+                        if is_dir:
+                            if entry.path not in skip_real:
+                                stack.append(entry.path)
+                            if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
+                                row = (self.unroot(entry.path), stat.S_IMODE(mode), info.st_uid, info.st_gid)
+                                found["world_writable_dirs"].append(row)
+                        elif stat.S_ISREG(mode):
+                            if mode & (stat.S_ISUID | stat.S_ISGID):
+                                row = (self.unroot(entry.path), stat.S_IMODE(mode), info.st_uid, info.st_gid)
+                                found["suid_sgid"].append(row)
+                            if mode & stat.S_IWOTH:
+                                row = row or (self.unroot(entry.path), stat.S_IMODE(mode), info.st_uid, info.st_gid)
+                                found["world_writable_files"].append(row)
+                        ids = (info.st_uid, info.st_gid)
+                        if ids not in unknown:
+                            unknown[ids] = not (self._known_id(info.st_uid, True) and self._known_id(info.st_gid, False))
+                        if unknown[ids]:
+                            found["unowned"].append(
+                                row or (self.unroot(entry.path), stat.S_IMODE(mode), info.st_uid, info.st_gid))
+            found["entries"] = entries
+            found["seconds"] = round(time.time() - start, 3)
+            found["skipped"] = sorted(skipped)
+            return found
+        return self._timed("filesystem", walk)
+
+    def root_path_dirs(self, extra):
+        """The directories of root's PATH: ``extra`` PATH strings plus ENV_SUPATH/ENV_PATH of login.defs."""
+        paths = [str(p) for p in extra]
+        try:
+            with open(self.path("/etc/login.defs")) as handle:
+                for line in handle:
+                    match = re.match(r"^\s*ENV_(?:SU)?PATH\s+(?:PATH=)?(\S+)", line)
+                    if match:
+                        paths.append(match.group(1))
+        except (IOError, OSError):
+            pass
+        dirs = []
+        for value in paths:
+            for item in value.split(":"):
+                if item not in dirs:
+                    dirs.append(item)
+        return dirs
 
     def prefetch_units(self, names):
         """One ``systemctl show`` for every unit the audit needs."""
@@ -976,9 +1128,62 @@ def _eval_command(check, probe):
     return True, "%s: rc %d" % (" ".join(argv), rc)
 
 
+# filesystem: one shared walk of the local filesystems (Probe.filesystem), one property per control
+def _validate_filesystem(check, where):
+    _require(check, where, "property")
+    if check["property"] not in FS_PROPERTIES:
+        raise CatalogError("%s: filesystem property must be one of %s, not %r"
+                           % (where, ", ".join(FS_PROPERTIES), check["property"]))
+    for key in ("allow", "path"):
+        for item in _as_list(check.get(key)):
+            if not isinstance(item, str):
+                raise CatalogError("%s: '%s' must be a list of strings" % (where, key))
+
+
+def _allowed(path, patterns):
+    return any(path == p or fnmatch.fnmatch(path, p) for p in patterns)
+
+
+def _root_path_offenders(check, probe):
+    offenders = []
+    for item in probe.root_path_dirs(_as_list(check.get("path"))):
+        if item in ("", ".") or not item.startswith("/"):
+            offenders.append("%r (empty, '.' or relative: the current directory is searched)" % item)
+            continue
+        try:
+            info = os.stat(probe.path(item))  # follows /bin -> usr/bin: the directory actually searched
+        except OSError:
+            offenders.append("%s (missing: whoever creates it first plants commands)" % item)
+            continue
+        if not stat.S_ISDIR(info.st_mode):
+            offenders.append("%s (not a directory)" % item)
+        elif info.st_uid != 0 or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            offenders.append("%s %04o uid %d" % (item, stat.S_IMODE(info.st_mode), info.st_uid))
+    return offenders
+
+
+def _eval_filesystem(check, probe):
+    prop = check["property"]
+    allow = [str(p) for p in _as_list(check.get("allow"))]
+    if prop == "root_path":
+        offenders = [o for o in _root_path_offenders(check, probe) if not _allowed(o.split(" ")[0], allow)]
+        scope = "root's PATH"
+    else:
+        scan = probe.filesystem()
+        offenders = ["%s %04o %d:%d" % row for row in scan[prop] if not _allowed(row[0], allow)]
+        scope = "%d entries in %.2fs, not entering %s" % (scan["entries"], scan["seconds"], ", ".join(scan["skipped"]))
+    if offenders:
+        shown = offenders[:FS_EVIDENCE_ITEMS]
+        more = len(offenders) - len(shown)
+        return False, "%d %s: %s%s (%s)" % (len(offenders), prop, "; ".join(shown),
+                                           "; and %d more" % more if more else "", scope)
+    return True, "no %s (%s)" % (prop, scope)
+
+
 CHECK_TYPES = {
     "file": (_validate_file, _eval_file),
     "tree_permissions": (_validate_tree, _eval_tree),
+    "filesystem": (_validate_filesystem, _eval_filesystem),
     "file_content": (_validate_content, _eval_content),
     "config_value": (_validate_config, _eval_config),
     "sshd_setting": (_validate_sshd, _eval_sshd),

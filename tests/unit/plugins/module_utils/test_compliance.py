@@ -494,3 +494,116 @@ def test_equals_compares_numbers_as_numbers(value):
     assert c.compare(float(value), {"equals": value})[0]
     assert c.compare("%d.0" % value, {"in": [value]})[0]
     assert not c.compare(value, {"not_equals": float(value)})[0]
+
+
+# --------------------------------------------------------------------------- filesystem-wide scan
+
+def fs_tree(tmp_path):
+    """A clean little host: accounts for the test user, a sticky /tmp, an allowlisted SUID binary."""
+    write(tmp_path, "/etc/passwd", "root:x:0:0::/root:/bin/sh\nme:x:%d:%d::/:/bin/sh\n" % (os.getuid(), os.getgid()))
+    write(tmp_path, "/etc/group", "root:x:0:\nme:x:%d:\n" % os.getgid())
+    write(tmp_path, "/usr/bin/passwd", "", 0o4755)
+    write(tmp_path, "/usr/bin/ls", "", 0o755)
+    tmp = os.path.join(str(tmp_path), "tmp")
+    os.makedirs(tmp)
+    os.chmod(tmp, 0o1777)
+    return tmp_path
+
+
+FS_CONTROLS = [
+    control("FS-001", {"type": "filesystem", "property": "suid_sgid", "allow": ["/usr/bin/passwd"]}),
+    control("FS-002", {"type": "filesystem", "property": "world_writable_dirs"}),
+    control("FS-003", {"type": "filesystem", "property": "world_writable_files"}),
+    control("FS-004", {"type": "filesystem", "property": "unowned"}),
+]
+
+
+def fs_statuses(tmp_path, probe=None):
+    probe = probe or c.Probe(runner=FakeRunner(), root=str(tmp_path), live_sysctl="never")
+    result = c.run_audit(FS_CONTROLS, probe=probe)
+    return dict((r["id"], r) for r in result["controls"]), probe
+
+
+def test_filesystem_clean_tree_passes_and_is_walked_once(tmp_path):
+    found, probe = fs_statuses(fs_tree(tmp_path))
+    assert [found[i]["status"] for i in ("FS-001", "FS-002", "FS-003", "FS-004")] == ["pass"] * 4
+    assert list(probe.timings).count("filesystem") == 1 and probe.filesystem()["entries"] >= 6
+
+
+@pytest.mark.parametrize("plant, failing, shown", [
+    (lambda r: write(r, "/usr/local/bin/backdoor", "", 0o4755), "FS-001", "/usr/local/bin/backdoor 4755"),
+    (lambda r: write(r, "/opt/tool/helper", "", 0o2755), "FS-001", "/opt/tool/helper 2755"),
+    (lambda r: os.chmod(write(r, "/srv/share/.keep") and os.path.join(str(r), "srv/share"), 0o777),
+     "FS-002", "/srv/share 0777"),
+    (lambda r: write(r, "/etc/cron.d/job", "", 0o666), "FS-003", "/etc/cron.d/job 0666"),
+    (lambda r: os.chown(write(r, "/var/lib/orphan"), 4242, os.getgid()), "FS-004", "/var/lib/orphan 0644 4242"),
+])
+def test_filesystem_planted_violation_fails_the_named_control(tmp_path, plant, failing, shown):
+    if failing == "FS-004" and os.getuid() != 0:
+        pytest.skip("chown to a foreign uid needs root")
+    fs_tree(tmp_path)
+    plant(tmp_path)
+    found, _ = fs_statuses(tmp_path)
+    assert found[failing]["status"] == "fail" and shown in found[failing]["evidence"]
+    assert all(found[i]["status"] == "pass" for i in found if i != failing)
+
+
+def test_filesystem_unowned_group_without_entry_fails(tmp_path):
+    fs_tree(tmp_path)
+    write(tmp_path, "/etc/group", "other:x:4343:\n")  # the test user's gid loses its group entry
+    found, _ = fs_statuses(tmp_path)
+    assert found["FS-004"]["status"] == "fail" and "/usr/bin/ls" in found["FS-004"]["evidence"]
+
+
+def test_filesystem_walk_skips_pseudo_network_and_runtime_trees(tmp_path):
+    fs_tree(tmp_path)
+    for path in ("/proc/1/environ", "/run/lock/x", "/mnt/nfs/share/x", "/media/sshfs/x"):
+        write(tmp_path, path, "", 0o4777)
+    write(tmp_path, "/proc/self/mounts", "srv:/x /mnt/nfs nfs4 rw 0 0\nme@h: /media/sshfs fuse.sshfs rw 0 0\n"
+                                         "/dev/sda1 / ext4 rw 0 0\n")
+    found, probe = fs_statuses(tmp_path)
+    assert found["FS-001"]["status"] == "pass" and found["FS-003"]["status"] == "pass"
+    assert "/mnt/nfs" in probe.filesystem()["skipped"] and "/media/sshfs" in probe.filesystem()["skipped"]
+    write(tmp_path, "/mnt/local/x", "", 0o4755)  # a local mount is walked
+    assert fs_statuses(tmp_path)[0]["FS-001"]["status"] == "fail"
+
+
+def test_filesystem_walk_is_bounded(tmp_path, monkeypatch):
+    fs_tree(tmp_path)
+    monkeypatch.setattr(c, "FS_SCAN_MAX_ENTRIES", 3)
+    found, _ = fs_statuses(tmp_path)
+    assert all(r["status"] == "error" and "walk stopped after 3 entries" in r["evidence"] for r in found.values())
+
+
+def test_filesystem_root_path(tmp_path):
+    for name in ("usr/bin", "usr/sbin"):
+        os.makedirs(os.path.join(str(tmp_path), name))
+    os.chmod(os.path.join(str(tmp_path), "usr/bin"), 0o755)
+    os.chmod(os.path.join(str(tmp_path), "usr/sbin"), 0o755)
+    check = {"type": "filesystem", "property": "root_path", "path": ["/usr/sbin:/usr/bin"]}
+    owned_by_root = os.getuid() == 0
+    result = audit(tmp_path, [control("FS-005", check)])
+    assert status(result, "FS-005")["status"] == ("pass" if owned_by_root else "fail")
+    write(tmp_path, "/etc/login.defs", "ENV_SUPATH PATH=/usr/sbin:/usr/bin:/opt/bin\n")  # missing dir
+    entry = status(audit(tmp_path, [control("FS-005", check)]), "FS-005")
+    assert entry["status"] == "fail" and "/opt/bin (missing" in entry["evidence"]
+    os.remove(os.path.join(str(tmp_path), "etc/login.defs"))
+    os.chmod(os.path.join(str(tmp_path), "usr/bin"), 0o775)  # group-writable
+    entry = status(audit(tmp_path, [control("FS-005", dict(check, path=["/usr/sbin:/usr/bin:."]))]), "FS-005")
+    assert entry["status"] == "fail" and "/usr/bin 0775" in entry["evidence"] and "'.'" in entry["evidence"]
+
+
+@pytest.mark.parametrize("check, message", [
+    ({"type": "filesystem"}, "needs 'property'"),
+    ({"type": "filesystem", "property": "suid"}, "filesystem property must be one of"),
+    ({"type": "filesystem", "property": "suid_sgid", "allow": [1]}, "'allow' must be a list of strings"),
+])
+def test_filesystem_bad_entries_are_refused(check, message):
+    with pytest.raises(c.CatalogError, match=message):
+        c.validate_control(control(check=check))
+
+
+@given(st.lists(st.tuples(st.from_regex(r"\A/[a-z ]{1,10}\Z"), st.sampled_from(["nfs", "ext4", "proc", "fuse.x"]))))
+def test_mount_parser_decodes_escaped_points(mounts):
+    text = "".join("dev %s %s rw 0 0\n" % (point.replace(" ", "\\040"), fstype) for point, fstype in mounts)
+    assert c.parse_mounts(text) == mounts
