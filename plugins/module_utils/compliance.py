@@ -299,6 +299,27 @@ def parse_mounts(text):
     return found
 
 
+def parse_apt_config_dump(text):
+    """``{key: value}`` from ``apt-config dump``; a list (``Key:: "item";``) becomes its items joined by ", ".
+
+    apt-config has already merged apt.conf, every apt.conf.d file in order and APT_CONFIG, so
+    this is the configuration apt and unattended-upgrades actually use.
+    """
+    values, lists = {}, {}
+    for line in text.splitlines():
+        line = line.strip()
+        match = re.match(r'^(\S+?)(::)?\s+"(.*)";$', line)
+        if not match:
+            continue
+        key, is_item, value = match.group(1), match.group(2), match.group(3)
+        if is_item:
+            lists.setdefault(key, []).append(value)
+            values[key] = ", ".join(lists[key])
+        elif key not in lists or value:
+            values[key] = value
+    return values
+
+
 class Probe(object):
     """Reads host state once and caches it for every control of one audit."""
 
@@ -380,6 +401,15 @@ class Probe(object):
                     settings.setdefault(parts[0].lower(), []).append(parts[1] if len(parts) > 1 else "")
             return settings
         return self._timed("sshd", read)
+
+    def apt_config(self):
+        """The effective apt configuration, one ``apt-config dump`` per audit."""
+        def read():
+            rc, out, err = self.run(["apt-config", "dump"], self.command_timeout)
+            if rc != 0:
+                raise CheckError("apt-config dump failed (rc %d): %s" % (rc, _short(err.strip(), 300)))
+            return parse_apt_config_dump(out)
+        return self._timed("apt_config", read)
 
     def sysctl_files(self):
         """The files ``sysctl --system`` reads, in the order it applies them (see SYSCTL_DIRS)."""
@@ -1128,6 +1158,19 @@ def _eval_command(check, probe):
     return True, "%s: rc %d" % (" ".join(argv), rc)
 
 
+# apt_config: the effective value from `apt-config dump` (a later apt.conf.d file wins)
+def _validate_apt_config(check, where):
+    _require(check, where, "key", "expect")
+    validate_comparator(check["expect"], where)
+
+
+def _eval_apt_config(check, probe):
+    key = str(check["key"])
+    value = probe.apt_config().get(key)
+    ok, why = compare(value, check["expect"])
+    return ok, "apt-config dump: %s %s (%s)" % (key, "unset" if value is None else '"%s"' % value, why)
+
+
 # filesystem: one shared walk of the local filesystems (Probe.filesystem), one property per control
 def _validate_filesystem(check, where):
     _require(check, where, "property")
@@ -1188,6 +1231,7 @@ CHECK_TYPES = {
     "config_value": (_validate_config, _eval_config),
     "sshd_setting": (_validate_sshd, _eval_sshd),
     "sysctl": (_validate_sysctl, _eval_sysctl),
+    "apt_config": (_validate_apt_config, _eval_apt_config),
     "service": (_validate_service, _eval_service),
     "package": (_validate_package, _eval_package),
     "unit_exposure": (_validate_exposure, _eval_exposure),

@@ -607,3 +607,45 @@ def test_filesystem_bad_entries_are_refused(check, message):
 def test_mount_parser_decodes_escaped_points(mounts):
     text = "".join("dev %s %s rw 0 0\n" % (point.replace(" ", "\\040"), fstype) for point, fstype in mounts)
     assert c.parse_mounts(text) == mounts
+
+
+# --------------------------------------------------------------------------- apt-config
+
+APT_DUMP = ('APT "";\nAPT::Architecture "amd64";\nAPT::Periodic::Unattended-Upgrade "1";\n'
+            'Unattended-Upgrade::Origins-Pattern "";\n'
+            'Unattended-Upgrade::Origins-Pattern:: "origin=Debian,label=Debian-Security";\n'
+            'Unattended-Upgrade::Origins-Pattern:: "origin=Debian,label=Debian";\n')
+
+
+def test_apt_config_effective_value_and_later_override(tmp_path):
+    check = control("UPD-002", {"type": "apt_config", "key": "APT::Periodic::Unattended-Upgrade",
+                                "expect": {"equals": 1}})
+    runner = FakeRunner({("apt-config", "dump"): (0, APT_DUMP, "")})
+    assert status(audit(tmp_path, [check, control("T-2", dict(check["check"]))], runner=runner),
+                  "UPD-002")["status"] == "pass"
+    assert runner.calls.count(["apt-config", "dump"]) == 1  # one dump per audit
+    # what apt-config prints once a later 99-override.conf sets "0" (it merges apt.conf.d in order)
+    overridden = APT_DUMP + 'APT::Periodic::Unattended-Upgrade "0";\n'
+    entry = status(audit(tmp_path, [check], runner=FakeRunner({("apt-config", "dump"): (0, overridden, "")})), "UPD-002")
+    assert entry["status"] == "fail" and 'APT::Periodic::Unattended-Upgrade "0"' in entry["evidence"]
+    broken = FakeRunner({("apt-config", "dump"): (100, "", "E: Syntax error /etc/apt/apt.conf.d/99x:1")})
+    entry = status(audit(tmp_path, [check], runner=broken), "UPD-002")
+    assert entry["status"] == "error" and "Syntax error" in entry["evidence"]
+
+
+def test_apt_config_lists_join_items():
+    values = c.parse_apt_config_dump(APT_DUMP)
+    assert values["Unattended-Upgrade::Origins-Pattern"] == "origin=Debian,label=Debian-Security, origin=Debian,label=Debian"
+    assert values["APT::Architecture"] == "amd64" and values["APT"] == ""
+
+
+@given(st.dictionaries(st.from_regex(r"\A[A-Z][A-Za-z-]{0,6}(::[A-Za-z-]{1,6}){0,3}\Z"),
+                       st.from_regex(r'\A[ !#-~]{0,12}\Z'), max_size=6))
+def test_apt_config_parser_round_trips(settings):
+    text = "".join('%s "%s";\n' % item for item in settings.items())
+    assert c.parse_apt_config_dump(text) == settings
+
+
+@given(st.text(max_size=200))
+def test_apt_config_parser_never_raises(text):
+    assert isinstance(c.parse_apt_config_dump(text), dict)
