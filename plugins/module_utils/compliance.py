@@ -1214,12 +1214,15 @@ def _eval_filesystem(check, probe):
     else:
         scan = probe.filesystem()
         offenders = ["%s %04o %d:%d" % row for row in scan[prop] if not _allowed(row[0], allow)]
-        scope = "%d entries in %.2fs, not entering %s" % (scan["entries"], scan["seconds"], ", ".join(scan["skipped"]))
+        # the fixed trees by name, mounts by count: a container lists dozens of cgroup mounts
+        mounts = len(set(scan["skipped"]) - set(FS_SKIP_TREES))
+        scope = "%d entries in %.2fs, not entering %s and %d pseudo/network mount(s)" % (
+            scan["entries"], scan["seconds"], ", ".join(FS_SKIP_TREES), mounts)
     if offenders:
         shown = offenders[:FS_EVIDENCE_ITEMS]
         more = len(offenders) - len(shown)
-        return False, "%d %s: %s%s (%s)" % (len(offenders), prop, "; ".join(shown),
-                                           "; and %d more" % more if more else "", scope)
+        tail = "; and %d more" % more if more else ""
+        return False, "%d %s: %s%s (%s)" % (len(offenders), prop, "; ".join(shown), tail, scope)
     return True, "no %s (%s)" % (prop, scope)
 
 

@@ -281,8 +281,8 @@ def test_sysctl_parser_round_trips_assignments(assignments, noise):
     for key, value, pad, slash in assignments:
         lines.append("%s%s%s=%s%s" % ("-" if slash else "", key.replace(".", "/") if slash else key, pad, pad, value))
     parsed = c.parse_sysctl_conf("\n".join(lines))
-    assert [(k, v) for k, v, _ in parsed] == [(k, v) for k, v, _, _ in assignments]
-    assert all(lines[n - 1].strip() and "=" in lines[n - 1] for _, _, n in parsed)
+    assert [(item[0], item[1]) for item in parsed] == [(item[0], item[1]) for item in assignments]
+    assert all(lines[item[2] - 1].strip() and "=" in lines[item[2] - 1] for item in parsed)
 
 
 @given(st.text(max_size=200))
@@ -543,7 +543,7 @@ def test_filesystem_planted_violation_fails_the_named_control(tmp_path, plant, f
         pytest.skip("chown to a foreign uid needs root")
     fs_tree(tmp_path)
     plant(tmp_path)
-    found, _ = fs_statuses(tmp_path)
+    found = fs_statuses(tmp_path)[0]
     assert found[failing]["status"] == "fail" and shown in found[failing]["evidence"]
     assert all(found[i]["status"] == "pass" for i in found if i != failing)
 
@@ -551,7 +551,7 @@ def test_filesystem_planted_violation_fails_the_named_control(tmp_path, plant, f
 def test_filesystem_unowned_group_without_entry_fails(tmp_path):
     fs_tree(tmp_path)
     write(tmp_path, "/etc/group", "other:x:4343:\n")  # the test user's gid loses its group entry
-    found, _ = fs_statuses(tmp_path)
+    found = fs_statuses(tmp_path)[0]
     assert found["FS-004"]["status"] == "fail" and "/usr/bin/ls" in found["FS-004"]["evidence"]
 
 
@@ -571,7 +571,7 @@ def test_filesystem_walk_skips_pseudo_network_and_runtime_trees(tmp_path):
 def test_filesystem_walk_is_bounded(tmp_path, monkeypatch):
     fs_tree(tmp_path)
     monkeypatch.setattr(c, "FS_SCAN_MAX_ENTRIES", 3)
-    found, _ = fs_statuses(tmp_path)
+    found = fs_statuses(tmp_path)[0]
     assert all(r["status"] == "error" and "walk stopped after 3 entries" in r["evidence"] for r in found.values())
 
 
