@@ -320,6 +320,94 @@ def parse_apt_config_dump(text):
     return values
 
 
+# sudoers(5): what sudo reads, includes followed. Files an includedir skips: names that end in
+# "~" or contain "." (editor backups, dpkg leftovers).
+SUDOERS_MAX_DEPTH = 8
+_SUDO_INCLUDE_RE = re.compile(r"^[#@](include|includedir)\s+(.+?)\s*$")
+_SUDO_DEFAULTS_RE = re.compile(r"^Defaults([:@!>]\S+)?\s+(.*)$")
+
+
+def _split_outside_quotes(text, separator=","):
+    parts, current, quoted, escaped = [], "", False, False
+    for char in text:
+        if escaped:
+            current += char
+            escaped = False
+        elif char == "\\":
+            current += char
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+            current += char
+        elif char == separator and not quoted:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    parts.append(current.strip())
+    return [p for p in parts if p]
+
+
+def parse_sudoers_lines(text):
+    """``[(kind, payload, line_number)]`` of one sudoers file; kinds: include, includedir, defaults, rule.
+
+    ``defaults`` payload: ``(scope, [(name, value)])`` where a bare flag is ``"on"`` and ``!flag``
+    is ``"off"``; ``rule`` payload: the user specification, continuation lines joined.
+    """
+    found = []
+    pending, start = "", 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not pending:
+            start = number
+        if raw.rstrip().endswith("\\"):
+            pending += raw.rstrip()[:-1] + " "
+            continue
+        line = (pending + raw).strip()
+        pending = ""
+        include = _SUDO_INCLUDE_RE.match(line)
+        if include:
+            found.append((include.group(1), include.group(2).strip('"'), start))
+            continue
+        # "#" starts a comment, except "#123" (a uid in a user list)
+        line = re.sub(r"(^|\s)#(?!\d).*$", "", line).strip()
+        if not line or re.match(r"^(User|Runas|Host|Cmnd|Cmd)_Alias\b", line):
+            continue
+        defaults = _SUDO_DEFAULTS_RE.match(line)
+        if defaults:
+            settings = []
+            for item in _split_outside_quotes(defaults.group(2)):
+                match = re.match(r"^(!*)\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:([+-]?=)\s*(.*))?$", item)
+                if not match:
+                    continue
+                if match.group(3):
+                    settings.append((match.group(2), match.group(4).strip().strip('"')))
+                else:
+                    settings.append((match.group(2), "off" if len(match.group(1)) % 2 else "on"))
+            found.append(("defaults", (defaults.group(1) or "", settings), start))
+        else:
+            found.append(("rule", " ".join(line.split()), start))
+    return found
+
+
+def nopasswd_all(rule):
+    """True when a user specification lets its users run ALL without a password."""
+    if "=" not in rule:
+        return False
+    nopasswd = False
+    for command in _split_outside_quotes(rule.split("=", 1)[1]):
+        command = re.sub(r"^\([^)]*\)\s*", "", command)
+        while True:
+            tag = re.match(r"^([A-Z_]+)\s*:\s*", command)
+            if not tag:
+                break
+            if tag.group(1) in ("NOPASSWD", "PASSWD"):
+                nopasswd = tag.group(1) == "NOPASSWD"
+            command = command[tag.end():]
+        if nopasswd and command.strip() == "ALL":
+            return True
+    return False
+
+
 class Probe(object):
     """Reads host state once and caches it for every control of one audit."""
 
@@ -410,6 +498,47 @@ class Probe(object):
                 raise CheckError("apt-config dump failed (rc %d): %s" % (rc, _short(err.strip(), 300)))
             return parse_apt_config_dump(out)
         return self._timed("apt_config", read)
+
+    def sudoers(self):
+        """``[(kind, payload, "file:line")]`` of /etc/sudoers and everything it includes, in sudo's order."""
+        def read():
+            entries, seen = [], set()
+
+            def read_file(path, depth):
+                real = os.path.realpath(path)
+                if depth > SUDOERS_MAX_DEPTH or real in seen:
+                    return  # sudo refuses include loops too
+                seen.add(real)
+                try:
+                    with open(path) as handle:
+                        text = handle.read()
+                except (IOError, OSError) as exc:
+                    if depth == 0:
+                        raise CheckError("cannot read %s: %s" % (self.unroot(path), exc.strerror))
+                    return
+                for kind, payload, number in parse_sudoers_lines(text):
+                    where = "%s:%d" % (self.unroot(path), number)
+                    if kind in ("include", "includedir"):
+                        # sudo 1.9: a relative path is relative to the including file's directory
+                        target = payload if payload.startswith("/") else os.path.join(
+                            os.path.dirname(self.unroot(path)), payload)
+                        if kind == "include":
+                            read_file(self.path(target), depth + 1)
+                            continue
+                        try:
+                            names = sorted(os.listdir(self.path(target)))
+                        except OSError:
+                            continue
+                        for name in names:
+                            full = os.path.join(self.path(target), name)
+                            if not name.endswith("~") and "." not in name and os.path.isfile(full):
+                                read_file(full, depth + 1)
+                    else:
+                        entries.append((kind, payload, where))
+
+            read_file(self.path("/etc/sudoers"), 0)
+            return entries
+        return self._timed("sudoers", read)
 
     def sysctl_files(self):
         """The files ``sysctl --system`` reads, in the order it applies them (see SYSCTL_DIRS)."""
@@ -1171,6 +1300,52 @@ def _eval_apt_config(check, probe):
     return ok, "apt-config dump: %s %s (%s)" % (key, "unset" if value is None else '"%s"' % value, why)
 
 
+# sudoers: /etc/sudoers with its includes as sudo reads them; one Defaults setting, or no NOPASSWD ALL
+SUDOERS_FORBID = ("nopasswd_all",)
+
+
+def _validate_sudoers(check, where):
+    if ("setting" in check) == ("forbid" in check):
+        raise CatalogError("%s: sudoers check needs one of 'setting' (with 'expect') or 'forbid'" % where)
+    if "setting" in check:
+        _require(check, where, "setting", "expect")
+        validate_comparator(check["expect"], where)
+    elif check["forbid"] not in SUDOERS_FORBID:
+        raise CatalogError("%s: sudoers 'forbid' must be one of %s" % (where, ", ".join(SUDOERS_FORBID)))
+
+
+def _eval_sudoers(check, probe):
+    entries = probe.sudoers()
+    if "forbid" in check:
+        allow = [str(a) for a in _as_list(check.get("allow"))]
+        offenders = ["%s (%s)" % (rule, where) for kind, rule, where in entries
+                     if kind == "rule" and nopasswd_all(rule) and rule.split()[0] not in allow]
+        if offenders:
+            return False, "NOPASSWD ALL: " + "; ".join(offenders)
+        return True, "no rule grants ALL without a password (%d rules read)" % sum(1 for e in entries if e[0] == "rule")
+    name = str(check["setting"])
+    generic, scoped = [], []
+    for kind, payload, where in entries:
+        if kind != "defaults":
+            continue
+        scope, settings = payload
+        for key, value in settings:
+            if key == name:
+                (scoped if scope else generic).append((value, where, scope))
+    effective = generic[-1] if generic else None
+    ok, why = compare(effective[0] if effective else None, check["expect"])
+    evidence = ["Defaults %s = %s at %s%s" % (name, effective[0], effective[1], "" if ok else ": " + why)
+                if effective else "Defaults %s not set (%s)" % (name, why)]
+    if len(generic) > 1:
+        evidence.append("overrides " + ", ".join("%s at %s" % (v, w) for v, w, _ in generic[:-1]))
+    # Defaults:alice !use_pty weakens the setting for alice alone: it fails the control as well.
+    for value, where, scope in scoped:
+        good, scoped_why = compare(value, check["expect"])
+        ok = ok and good
+        evidence.append("Defaults%s %s = %s at %s%s" % (scope, name, value, where, "" if good else ": " + scoped_why))
+    return ok, "; ".join(evidence)
+
+
 # filesystem: one shared walk of the local filesystems (Probe.filesystem), one property per control
 def _validate_filesystem(check, where):
     _require(check, where, "property")
@@ -1235,6 +1410,7 @@ CHECK_TYPES = {
     "sshd_setting": (_validate_sshd, _eval_sshd),
     "sysctl": (_validate_sysctl, _eval_sysctl),
     "apt_config": (_validate_apt_config, _eval_apt_config),
+    "sudoers": (_validate_sudoers, _eval_sudoers),
     "service": (_validate_service, _eval_service),
     "package": (_validate_package, _eval_package),
     "unit_exposure": (_validate_exposure, _eval_exposure),

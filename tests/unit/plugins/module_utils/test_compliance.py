@@ -649,3 +649,81 @@ def test_apt_config_parser_round_trips(settings):
 @given(st.text(max_size=200))
 def test_apt_config_parser_never_raises(text):
     assert isinstance(c.parse_apt_config_dump(text), dict)
+
+
+# --------------------------------------------------------------------------- sudoers
+
+SUDO_CHECKS = [
+    control("ACC-012", {"type": "sudoers", "setting": "use_pty", "expect": {"equals": "on"}}),
+    control("ACC-011", {"type": "sudoers", "setting": "logfile", "expect": {"present": True, "not_equals": "off"}}),
+    control("ACC-017", {"type": "sudoers", "forbid": "nopasswd_all", "allow": ["deploy"]}),
+]
+
+
+def sudo_tree(tmp_path):
+    write(tmp_path, "/etc/sudoers", "Defaults env_reset\n%sudo ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n", 0o440)
+    write(tmp_path, "/etc/sudoers.d/60-prodready", 'Defaults logfile="/var/log/sudo.log"\nDefaults use_pty\n', 0o440)
+    write(tmp_path, "/etc/sudoers.d/70-deploy", "deploy ALL=(ALL) NOPASSWD: ALL\n", 0o440)
+    write(tmp_path, "/etc/sudoers.d/README", "# ignored? no: no dot in the name, read\n", 0o440)
+
+
+def sudo_statuses(tmp_path):
+    result = audit(tmp_path, SUDO_CHECKS)
+    return dict((r["id"], r) for r in result["controls"])
+
+
+def test_sudoers_clean_tree_passes(tmp_path):
+    sudo_tree(tmp_path)
+    assert [r["status"] for r in sudo_statuses(tmp_path).values()] == ["pass"] * 3
+
+
+@pytest.mark.parametrize("path, text, failing, shown", [
+    ("/etc/sudoers.d/99-local", "Defaults !use_pty\n", "ACC-012", "use_pty = off at /etc/sudoers.d/99-local:1"),
+    ("/etc/sudoers.d/99-local", "Defaults:alice !use_pty\n", "ACC-012", "Defaults:alice use_pty = off"),
+    ("/etc/sudoers.d/99-local", "Defaults !logfile\n", "ACC-011", "logfile = off"),
+    ("/etc/sudoers.d/99-local", "alice ALL=(ALL) NOPASSWD: ALL\n", "ACC-017", "alice ALL=(ALL) NOPASSWD: ALL"),
+    ("/etc/sudoers.d/99-local", "bob ALL = (root) NOPASSWD: /bin/ls, \\\n    ALL\n", "ACC-017", "bob ALL"),
+    ("/etc/sudoers.d/99-local", "#include /etc/extra-sudo\n", "ACC-017", "/etc/extra-sudo:1"),
+    ("/etc/sudoers.d/99-local", "@include ../extra-sudo\n", "ACC-017", "/etc/extra-sudo:1"),
+])
+def test_sudoers_planted_drop_in_fails_the_named_control(tmp_path, path, text, failing, shown):
+    sudo_tree(tmp_path)
+    write(tmp_path, "/etc/extra-sudo", "carol ALL=NOPASSWD:ALL\n", 0o440)  # read only when included
+    write(tmp_path, path, text, 0o440)
+    found = sudo_statuses(tmp_path)
+    assert found[failing]["status"] == "fail" and shown in found[failing]["evidence"], found[failing]
+    assert all(found[i]["status"] == "pass" for i in found if i != failing)
+
+
+def test_sudoers_includedir_skips_backups_and_dotted_names(tmp_path):
+    sudo_tree(tmp_path)
+    write(tmp_path, "/etc/sudoers.d/99-local~", "Defaults !use_pty\n", 0o440)
+    write(tmp_path, "/etc/sudoers.d/99-local.dpkg-old", "Defaults !use_pty\n", 0o440)
+    assert sudo_statuses(tmp_path)["ACC-012"]["status"] == "pass"
+
+
+def test_sudoers_missing_is_error_and_bad_entries_refused(tmp_path):
+    assert sudo_statuses(tmp_path)["ACC-012"]["status"] == "error"
+    for check, message in (({"type": "sudoers"}, "needs one of 'setting'"),
+                           ({"type": "sudoers", "forbid": "root"}, "'forbid' must be one of"),
+                           ({"type": "sudoers", "setting": "use_pty"}, "needs 'expect'")):
+        with pytest.raises(c.CatalogError, match=message):
+            c.validate_control(control(check=check))
+
+
+@pytest.mark.parametrize("rule, expected", [
+    ("alice ALL=(ALL) NOPASSWD: ALL", True),
+    ("alice ALL=(ALL:ALL) NOPASSWD:ALL", True),
+    ("alice ALL=(ALL) NOPASSWD: /usr/bin/apt, PASSWD: ALL", False),
+    ("alice ALL=(ALL) NOPASSWD: /usr/bin/apt", False),
+    ("alice ALL=(ALL) ALL", False),
+    ("%wheel ALL=(ALL) NOPASSWD: SETENV: ALL", True),
+])
+def test_nopasswd_all(rule, expected):
+    assert c.nopasswd_all(rule) is expected
+
+
+@given(st.text(max_size=300))
+def test_sudoers_parser_never_raises(text):
+    for kind, payload, number in c.parse_sudoers_lines(text):
+        assert kind in ("include", "includedir", "defaults", "rule") and number >= 1
