@@ -1337,7 +1337,7 @@ def _eval_sudoers(check, probe):
     evidence = ["Defaults %s = %s at %s%s" % (name, effective[0], effective[1], "" if ok else ": " + why)
                 if effective else "Defaults %s not set (%s)" % (name, why)]
     if len(generic) > 1:
-        evidence.append("overrides " + ", ".join("%s at %s" % (v, w) for v, w, _ in generic[:-1]))
+        evidence.append("overrides " + ", ".join("%s at %s" % (v, w) for v, w, unused_scope in generic[:-1]))
     # Defaults:alice !use_pty weakens the setting for alice alone: it fails the control as well.
     for value, where, scope in scoped:
         good, scoped_why = compare(value, check["expect"])
