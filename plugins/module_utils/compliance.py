@@ -245,6 +245,169 @@ def default_runner(argv, timeout, env=None):
     return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
+# systemd-sysctl(8) and procps `sysctl --system` (sysctl.d(5)): a file name in an earlier directory
+# masks the same name in a later one; the surviving files apply in lexical order of their names
+# across all directories, /etc/sysctl.conf last; a later assignment of a key overrides an earlier one.
+SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")
+
+
+def parse_sysctl_conf(text):
+    """``[(key, value, line_number)]`` of one sysctl.d file, as systemd-sysctl reads it.
+
+    Comments start a line with ``#`` or ``;``; a leading ``-`` only silences errors; ``/`` in a
+    key is ``.``; runs of whitespace in a value are one space (as /proc/sys prints them).
+    """
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line[0] in "#;" or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        key = key.strip().lstrip("-").strip()
+        if "/" in key:
+            key = key.replace("/", ".")
+        if key:
+            found.append((key, " ".join(value.split()), number))
+    return found
+
+
+# The filesystem-wide walk (check type ``filesystem``). Never descended: kernel and runtime trees
+# that hold no persistent files; container image storage, whose trees are other systems' root
+# filesystems (audit those containers themselves); and mount points of pseudo or network
+# filesystems, whose walk is either meaningless or slow and belongs to the host that exports them.
+FS_SKIP_TREES = ("/proc", "/sys", "/dev", "/run", "/var/lib/docker", "/var/lib/containers/storage")
+FS_SKIP_TYPES = frozenset((
+    "proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "securityfs", "debugfs", "tracefs", "configfs",
+    "fusectl", "mqueue", "hugetlbfs", "pstore", "bpf", "binfmt_misc", "autofs", "efivarfs", "selinuxfs",
+    "rpc_pipefs", "nsfs", "nfsd", "nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "afs", "ceph", "glusterfs",
+    "lustre", "gpfs", "9p", "davfs", "sshfs", "fuse", "fuseblk"))
+# Bounds: a host with more than this is audited with error, not with a silently partial pass.
+FS_SCAN_MAX_ENTRIES = 3000000
+FS_SCAN_MAX_SECONDS = 60.0
+FS_PROPERTIES = ("suid_sgid", "world_writable_dirs", "world_writable_files", "unowned", "root_path")
+FS_EVIDENCE_ITEMS = 20
+
+
+def parse_mounts(text):
+    """``[(mount_point, fstype)]`` from /proc/self/mounts (octal escapes such as ``\\040`` decoded)."""
+    found = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 3:
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), parts[1])
+            found.append((point, parts[2]))
+    return found
+
+
+def parse_apt_config_dump(text):
+    """``{key: value}`` from ``apt-config dump``; a list (``Key:: "item";``) becomes its items joined by ", ".
+
+    apt-config has already merged apt.conf, every apt.conf.d file in order and APT_CONFIG, so
+    this is the configuration apt and unattended-upgrades actually use.
+    """
+    values, lists = {}, {}
+    for line in text.splitlines():
+        line = line.strip()
+        match = re.match(r'^(\S+?)(::)?\s+"(.*)";$', line)
+        if not match:
+            continue
+        key, is_item, value = match.group(1), match.group(2), match.group(3)
+        if is_item:
+            lists.setdefault(key, []).append(value)
+            values[key] = ", ".join(lists[key])
+        elif key not in lists or value:
+            values[key] = value
+    return values
+
+
+# sudoers(5): what sudo reads, includes followed. Files an includedir skips: names that end in
+# "~" or contain "." (editor backups, dpkg leftovers).
+SUDOERS_MAX_DEPTH = 8
+_SUDO_INCLUDE_RE = re.compile(r"^[#@](include|includedir)\s+(.+?)\s*$")
+_SUDO_DEFAULTS_RE = re.compile(r"^Defaults([:@!>]\S+)?\s+(.*)$")
+
+
+def _split_outside_quotes(text, separator=","):
+    parts, current, quoted, escaped = [], "", False, False
+    for char in text:
+        if escaped:
+            current += char
+            escaped = False
+        elif char == "\\":
+            current += char
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+            current += char
+        elif char == separator and not quoted:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    parts.append(current.strip())
+    return [p for p in parts if p]
+
+
+def parse_sudoers_lines(text):
+    """``[(kind, payload, line_number)]`` of one sudoers file; kinds: include, includedir, defaults, rule.
+
+    ``defaults`` payload: ``(scope, [(name, value)])`` where a bare flag is ``"on"`` and ``!flag``
+    is ``"off"``; ``rule`` payload: the user specification, continuation lines joined.
+    """
+    found = []
+    pending, start = "", 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not pending:
+            start = number
+        if raw.rstrip().endswith("\\"):
+            pending += raw.rstrip()[:-1] + " "
+            continue
+        line = (pending + raw).strip()
+        pending = ""
+        include = _SUDO_INCLUDE_RE.match(line)
+        if include:
+            found.append((include.group(1), include.group(2).strip('"'), start))
+            continue
+        # "#" starts a comment, except "#123" (a uid in a user list)
+        line = re.sub(r"(^|\s)#(?!\d).*$", "", line).strip()
+        if not line or re.match(r"^(User|Runas|Host|Cmnd|Cmd)_Alias\b", line):
+            continue
+        defaults = _SUDO_DEFAULTS_RE.match(line)
+        if defaults:
+            settings = []
+            for item in _split_outside_quotes(defaults.group(2)):
+                match = re.match(r"^(!*)\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:([+-]?=)\s*(.*))?$", item)
+                if not match:
+                    continue
+                if match.group(3):
+                    settings.append((match.group(2), match.group(4).strip().strip('"')))
+                else:
+                    settings.append((match.group(2), "off" if len(match.group(1)) % 2 else "on"))
+            found.append(("defaults", (defaults.group(1) or "", settings), start))
+        else:
+            found.append(("rule", " ".join(line.split()), start))
+    return found
+
+
+def nopasswd_all(rule):
+    """True when a user specification lets its users run ALL without a password."""
+    if "=" not in rule:
+        return False
+    nopasswd = False
+    for command in _split_outside_quotes(rule.split("=", 1)[1]):
+        command = re.sub(r"^\([^)]*\)\s*", "", command)
+        while True:
+            tag = re.match(r"^([A-Z_]+)\s*:\s*", command)
+            if not tag:
+                break
+            if tag.group(1) in ("NOPASSWD", "PASSWD"):
+                nopasswd = tag.group(1) == "NOPASSWD"
+            command = command[tag.end():]
+        if nopasswd and command.strip() == "ALL":
+            return True
+    return False
+
+
 class Probe(object):
     """Reads host state once and caches it for every control of one audit."""
 
@@ -327,31 +490,82 @@ class Probe(object):
             return settings
         return self._timed("sshd", read)
 
-    def sysctl_persistent(self):
-        """``{key: (value, "file:line")}`` in systemd-sysctl order, then /etc/sysctl.conf."""
+    def apt_config(self):
+        """The effective apt configuration, one ``apt-config dump`` per audit."""
         def read():
-            by_name = {}
-            for directory in ("/usr/lib/sysctl.d", "/lib/sysctl.d", "/run/sysctl.d", "/etc/sysctl.d"):
-                for path in self.glob(directory + "/*.conf"):
-                    by_name[os.path.basename(path)] = path  # later directories override earlier ones
-            files = [by_name[name] for name in sorted(by_name)]
-            conf = self.path("/etc/sysctl.conf")
-            if os.path.isfile(conf) and not any(os.path.realpath(f) == os.path.realpath(conf) for f in files):
-                files.append(conf)
-            values = {}
-            for path in files:
+            rc, out, err = self.run(["apt-config", "dump"], self.command_timeout)
+            if rc != 0:
+                raise CheckError("apt-config dump failed (rc %d): %s" % (rc, _short(err.strip(), 300)))
+            return parse_apt_config_dump(out)
+        return self._timed("apt_config", read)
+
+    def sudoers(self):
+        """``[(kind, payload, "file:line")]`` of /etc/sudoers and everything it includes, in sudo's order."""
+        def read():
+            entries, seen = [], set()
+
+            def read_file(path, depth):
+                real = os.path.realpath(path)
+                if depth > SUDOERS_MAX_DEPTH or real in seen:
+                    return  # sudo refuses include loops too
+                seen.add(real)
                 try:
                     with open(path) as handle:
-                        lines = handle.read().splitlines()
+                        text = handle.read()
+                except (IOError, OSError) as exc:
+                    if depth == 0:
+                        raise CheckError("cannot read %s: %s" % (self.unroot(path), exc.strerror))
+                    return
+                for kind, payload, number in parse_sudoers_lines(text):
+                    where = "%s:%d" % (self.unroot(path), number)
+                    if kind in ("include", "includedir"):
+                        # sudo 1.9: a relative path is relative to the including file's directory
+                        target = payload if payload.startswith("/") else os.path.join(
+                            os.path.dirname(self.unroot(path)), payload)
+                        if kind == "include":
+                            read_file(self.path(target), depth + 1)
+                            continue
+                        try:
+                            names = sorted(os.listdir(self.path(target)))
+                        except OSError:
+                            continue
+                        for name in names:
+                            full = os.path.join(self.path(target), name)
+                            if not name.endswith("~") and "." not in name and os.path.isfile(full):
+                                read_file(full, depth + 1)
+                    else:
+                        entries.append((kind, payload, where))
+
+            read_file(self.path("/etc/sudoers"), 0)
+            return entries
+        return self._timed("sudoers", read)
+
+    def sysctl_files(self):
+        """The files ``sysctl --system`` reads, in the order it applies them (see SYSCTL_DIRS)."""
+        by_name = {}
+        for directory in SYSCTL_DIRS:
+            for path in self.glob(directory + "/*.conf"):
+                # the first directory holding a name wins: /etc/sysctl.d/x.conf masks /usr/lib/sysctl.d/x.conf
+                by_name.setdefault(os.path.basename(path), path)
+        files = [by_name[name] for name in sorted(by_name)]
+        conf = self.path("/etc/sysctl.conf")
+        # Debian links /etc/sysctl.d/99-sysctl.conf to ../sysctl.conf: read it once, where it applies.
+        if os.path.isfile(conf) and not any(os.path.realpath(f) == os.path.realpath(conf) for f in files):
+            files.append(conf)
+        return files
+
+    def sysctl_persistent(self):
+        """``{key: [(value, "file:line"), ...]}``: every assignment in apply order, the last one wins."""
+        def read():
+            values = {}
+            for path in self.sysctl_files():
+                try:
+                    with open(path) as handle:
+                        text = handle.read()
                 except (IOError, OSError):
                     continue
-                for number, line in enumerate(lines, 1):
-                    line = line.strip()
-                    if not line or line[0] in "#;" or "=" not in line:
-                        continue
-                    key, value = line.split("=", 1)
-                    key = key.strip().lstrip("-").replace("/", ".")
-                    values[key] = (value.strip(), "%s:%d" % (self.unroot(path), number))
+                for key, value, number in parse_sysctl_conf(text):
+                    values.setdefault(key, []).append((value, "%s:%d" % (self.unroot(path), number)))
             return values
         return self._timed("sysctl", read)
 
@@ -369,6 +583,130 @@ class Probe(object):
         if self.live_sysctl == "always":
             return True
         return not self.container()
+
+    def skipped_mounts(self):
+        """Mount points the walk does not enter: pseudo, network and FUSE filesystems."""
+        try:
+            with open(self.path("/proc/self/mounts")) as handle:
+                mounts = parse_mounts(handle.read())
+        except (IOError, OSError):
+            mounts = []
+        return sorted(set(point for point, fstype in mounts
+                          if fstype in FS_SKIP_TYPES or fstype.startswith("fuse.")) - set(["/"]))
+
+    def id_names(self):
+        """uids and gids that have a passwd/group entry (NSS on the real root, the files under a fake one)."""
+        def read():
+            if self.root not in ("/", ""):
+                ids = []
+                for name in ("/etc/passwd", "/etc/group"):
+                    known = set()
+                    try:
+                        with open(self.path(name)) as handle:
+                            for line in handle:
+                                parts = line.split(":")
+                                if len(parts) > 2 and parts[2].strip().isdigit():
+                                    known.add(int(parts[2]))
+                    except (IOError, OSError):
+                        pass
+                    ids.append(known)
+                return tuple(ids)
+            return set(e.pw_uid for e in pwd.getpwall()), set(e.gr_gid for e in grp.getgrall())
+        return self._timed("id_names", read)
+
+    def _known_id(self, number, users):
+        # NSS sources that do not enumerate (LDAP, sssd) still answer a lookup: ask once per id.
+        known = self.id_names()[0 if users else 1]
+        if number in known:
+            return True
+        if self.root not in ("/", ""):
+            return False
+        try:
+            (pwd.getpwuid if users else grp.getgrgid)(number)
+        except KeyError:
+            return False
+        known.add(number)
+        return True
+
+    def filesystem(self):
+        """One walk of the local filesystems, shared by every ``filesystem`` control.
+
+        ``{property: [(path, mode, uid, gid)], "entries": n, "seconds": s, "skipped": [...]}``.
+        Only offenders are kept, so memory stays small on large trees.
+        """
+        def walk():
+            start = time.time()
+            skipped = set(FS_SKIP_TREES) | set(self.skipped_mounts())
+            skip_real = set(self.path(p).rstrip("/") for p in skipped)
+            found = dict((name, []) for name in FS_PROPERTIES if name != "root_path")
+            unknown = {}
+            entries = 0
+            stack = [self.path("/")]
+            while stack:
+                directory = stack.pop()
+                try:
+                    iterator = os.scandir(directory)
+                except OSError:
+                    continue  # vanished or unreadable: nothing to judge
+                with iterator:
+                    for entry in iterator:
+                        entries += 1
+                        if entries % 10000 == 0 and time.time() - start > FS_SCAN_MAX_SECONDS:
+                            raise CheckError("filesystem walk stopped after %ds (%d entries): set narrower "
+                                             "mounts or raise FS_SCAN_MAX_SECONDS" % (FS_SCAN_MAX_SECONDS, entries))
+                        if entries > FS_SCAN_MAX_ENTRIES:
+                            raise CheckError("filesystem walk stopped after %d entries" % FS_SCAN_MAX_ENTRIES)
+                        try:
+                            info = entry.stat(follow_symlinks=False)
+                        except OSError:
+                            continue
+                        mode = info.st_mode
+                        if stat.S_ISLNK(mode):
+                            continue  # a link's own mode is always 0777; its target is judged where it lives
+                        row = None
+                        is_dir = stat.S_ISDIR(mode)
+                        if is_dir:
+                            if entry.path not in skip_real:
+                                stack.append(entry.path)
+                            if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
+                                row = (self.unroot(entry.path), stat.S_IMODE(mode), info.st_uid, info.st_gid)
+                                found["world_writable_dirs"].append(row)
+                        elif stat.S_ISREG(mode):
+                            if mode & (stat.S_ISUID | stat.S_ISGID):
+                                row = (self.unroot(entry.path), stat.S_IMODE(mode), info.st_uid, info.st_gid)
+                                found["suid_sgid"].append(row)
+                            if mode & stat.S_IWOTH:
+                                row = row or (self.unroot(entry.path), stat.S_IMODE(mode), info.st_uid, info.st_gid)
+                                found["world_writable_files"].append(row)
+                        ids = (info.st_uid, info.st_gid)
+                        if ids not in unknown:
+                            unknown[ids] = not (self._known_id(info.st_uid, True) and self._known_id(info.st_gid, False))
+                        if unknown[ids]:
+                            found["unowned"].append(
+                                row or (self.unroot(entry.path), stat.S_IMODE(mode), info.st_uid, info.st_gid))
+            found["entries"] = entries
+            found["seconds"] = round(time.time() - start, 3)
+            found["skipped"] = sorted(skipped)
+            return found
+        return self._timed("filesystem", walk)
+
+    def root_path_dirs(self, extra):
+        """The directories of root's PATH: ``extra`` PATH strings plus ENV_SUPATH/ENV_PATH of login.defs."""
+        paths = [str(p) for p in extra]
+        try:
+            with open(self.path("/etc/login.defs")) as handle:
+                for line in handle:
+                    match = re.match(r"^\s*ENV_(?:SU)?PATH\s+(?:PATH=)?(\S+)", line)
+                    if match:
+                        paths.append(match.group(1))
+        except (IOError, OSError):
+            pass
+        dirs = []
+        for value in paths:
+            for item in value.split(":"):
+                if item not in dirs:
+                    dirs.append(item)
+        return dirs
 
     def prefetch_units(self, names):
         """One ``systemctl show`` for every unit the audit needs."""
@@ -697,12 +1035,18 @@ def _validate_sysctl(check, where):
 
 def _eval_sysctl(check, probe):
     key = str(check["key"]).replace("/", ".")
-    persistent = probe.sysctl_persistent().get(key)
+    assignments = probe.sysctl_persistent().get(key) or []
+    persistent = assignments[-1] if assignments else None
     ok, why = compare(persistent[0] if persistent else None, check["expect"])
     evidence = ["persistent %s = %s (%s)" % (key, persistent[0], persistent[1]) if persistent
                 else "%s not set in sysctl.d/sysctl.conf" % key]
     if not ok and persistent:
         evidence[0] += ": " + why
+    # Name the assignments the winning one overrides: the usual finding is a compliant file the
+    # operator reads and a later drop-in that silently wins over it.
+    overridden = ["%s at %s" % (value, where) for value, where in assignments[:-1]]
+    if overridden:
+        evidence.append("overrides " + ", ".join(overridden))
     if probe.check_live_sysctl():
         live = probe.sysctl_live(key)
         live_ok, live_why = compare(live, check["expect"])
@@ -943,13 +1287,130 @@ def _eval_command(check, probe):
     return True, "%s: rc %d" % (" ".join(argv), rc)
 
 
+# apt_config: the effective value from `apt-config dump` (a later apt.conf.d file wins)
+def _validate_apt_config(check, where):
+    _require(check, where, "key", "expect")
+    validate_comparator(check["expect"], where)
+
+
+def _eval_apt_config(check, probe):
+    key = str(check["key"])
+    value = probe.apt_config().get(key)
+    ok, why = compare(value, check["expect"])
+    return ok, "apt-config dump: %s %s (%s)" % (key, "unset" if value is None else '"%s"' % value, why)
+
+
+# sudoers: /etc/sudoers with its includes as sudo reads them; one Defaults setting, or no NOPASSWD ALL
+SUDOERS_FORBID = ("nopasswd_all",)
+
+
+def _validate_sudoers(check, where):
+    if ("setting" in check) == ("forbid" in check):
+        raise CatalogError("%s: sudoers check needs one of 'setting' (with 'expect') or 'forbid'" % where)
+    if "setting" in check:
+        _require(check, where, "setting", "expect")
+        validate_comparator(check["expect"], where)
+    elif check["forbid"] not in SUDOERS_FORBID:
+        raise CatalogError("%s: sudoers 'forbid' must be one of %s" % (where, ", ".join(SUDOERS_FORBID)))
+
+
+def _eval_sudoers(check, probe):
+    entries = probe.sudoers()
+    if "forbid" in check:
+        allow = [str(a) for a in _as_list(check.get("allow"))]
+        offenders = ["%s (%s)" % (rule, where) for kind, rule, where in entries
+                     if kind == "rule" and nopasswd_all(rule) and rule.split()[0] not in allow]
+        if offenders:
+            return False, "NOPASSWD ALL: " + "; ".join(offenders)
+        return True, "no rule grants ALL without a password (%d rules read)" % sum(1 for e in entries if e[0] == "rule")
+    name = str(check["setting"])
+    generic, scoped = [], []
+    for kind, payload, where in entries:
+        if kind != "defaults":
+            continue
+        scope, settings = payload
+        for key, value in settings:
+            if key == name:
+                (scoped if scope else generic).append((value, where, scope))
+    effective = generic[-1] if generic else None
+    ok, why = compare(effective[0] if effective else None, check["expect"])
+    evidence = ["Defaults %s = %s at %s%s" % (name, effective[0], effective[1], "" if ok else ": " + why)
+                if effective else "Defaults %s not set (%s)" % (name, why)]
+    if len(generic) > 1:
+        evidence.append("overrides " + ", ".join("%s at %s" % (v, w) for v, w, unused_scope in generic[:-1]))
+    # Defaults:alice !use_pty weakens the setting for alice alone: it fails the control as well.
+    for value, where, scope in scoped:
+        good, scoped_why = compare(value, check["expect"])
+        ok = ok and good
+        evidence.append("Defaults%s %s = %s at %s%s" % (scope, name, value, where, "" if good else ": " + scoped_why))
+    return ok, "; ".join(evidence)
+
+
+# filesystem: one shared walk of the local filesystems (Probe.filesystem), one property per control
+def _validate_filesystem(check, where):
+    _require(check, where, "property")
+    if check["property"] not in FS_PROPERTIES:
+        raise CatalogError("%s: filesystem property must be one of %s, not %r"
+                           % (where, ", ".join(FS_PROPERTIES), check["property"]))
+    for key in ("allow", "path"):
+        for item in _as_list(check.get(key)):
+            if not isinstance(item, str):
+                raise CatalogError("%s: '%s' must be a list of strings" % (where, key))
+
+
+def _allowed(path, patterns):
+    return any(path == p or fnmatch.fnmatch(path, p) for p in patterns)
+
+
+def _root_path_offenders(check, probe):
+    offenders = []
+    for item in probe.root_path_dirs(_as_list(check.get("path"))):
+        if item in ("", ".") or not item.startswith("/"):
+            offenders.append("%r (empty, '.' or relative: the current directory is searched)" % item)
+            continue
+        try:
+            info = os.stat(probe.path(item))  # follows /bin -> usr/bin: the directory actually searched
+        except OSError:
+            offenders.append("%s (missing: whoever creates it first plants commands)" % item)
+            continue
+        if not stat.S_ISDIR(info.st_mode):
+            offenders.append("%s (not a directory)" % item)
+        elif info.st_uid != 0 or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            offenders.append("%s %04o uid %d" % (item, stat.S_IMODE(info.st_mode), info.st_uid))
+    return offenders
+
+
+def _eval_filesystem(check, probe):
+    prop = check["property"]
+    allow = [str(p) for p in _as_list(check.get("allow"))]
+    if prop == "root_path":
+        offenders = [o for o in _root_path_offenders(check, probe) if not _allowed(o.split(" ")[0], allow)]
+        scope = "root's PATH"
+    else:
+        scan = probe.filesystem()
+        offenders = ["%s %04o %d:%d" % row for row in scan[prop] if not _allowed(row[0], allow)]
+        # the fixed trees by name, mounts by count: a container lists dozens of cgroup mounts
+        mounts = len(set(scan["skipped"]) - set(FS_SKIP_TREES))
+        scope = "%d entries in %.2fs, not entering %s and %d pseudo/network mount(s)" % (
+            scan["entries"], scan["seconds"], ", ".join(FS_SKIP_TREES), mounts)
+    if offenders:
+        shown = offenders[:FS_EVIDENCE_ITEMS]
+        more = len(offenders) - len(shown)
+        tail = "; and %d more" % more if more else ""
+        return False, "%d %s: %s%s (%s)" % (len(offenders), prop, "; ".join(shown), tail, scope)
+    return True, "no %s (%s)" % (prop, scope)
+
+
 CHECK_TYPES = {
     "file": (_validate_file, _eval_file),
     "tree_permissions": (_validate_tree, _eval_tree),
+    "filesystem": (_validate_filesystem, _eval_filesystem),
     "file_content": (_validate_content, _eval_content),
     "config_value": (_validate_config, _eval_config),
     "sshd_setting": (_validate_sshd, _eval_sshd),
     "sysctl": (_validate_sysctl, _eval_sysctl),
+    "apt_config": (_validate_apt_config, _eval_apt_config),
+    "sudoers": (_validate_sudoers, _eval_sudoers),
     "service": (_validate_service, _eval_service),
     "package": (_validate_package, _eval_package),
     "unit_exposure": (_validate_exposure, _eval_exposure),

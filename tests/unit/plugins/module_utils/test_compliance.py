@@ -230,6 +230,67 @@ def test_sysctl_persistent_precedence_and_live(tmp_path):
     assert status(live, "Y-1")["status"] == "fail" and "live net.ipv4.tcp_syncookies = 0" in status(live, "Y-1")["evidence"]
 
 
+def test_sysctl_follows_sysctl_system_order(tmp_path):
+    # /etc masks /run masks /usr/local/lib masks /usr/lib masks /lib for the same file name
+    write(tmp_path, "/lib/sysctl.d/10-a.conf", "kernel.randomize_va_space = 0\n")
+    write(tmp_path, "/usr/lib/sysctl.d/10-a.conf", "kernel.randomize_va_space = 2\n")
+    write(tmp_path, "/run/sysctl.d/20-b.conf", "kernel.yama.ptrace_scope = 0\n")
+    write(tmp_path, "/etc/sysctl.d/20-b.conf", "kernel.yama.ptrace_scope = 1\n")
+    checks = [
+        control("Y-1", {"type": "sysctl", "key": "kernel.randomize_va_space", "expect": {"equals": 2}}),
+        control("Y-2", {"type": "sysctl", "key": "kernel.yama.ptrace_scope", "expect": {"equals": 1}}),
+    ]
+    result = audit(tmp_path, checks)
+    assert [status(result, i)["status"] for i in ("Y-1", "Y-2")] == ["pass", "pass"]
+    assert "/usr/lib/sysctl.d/10-a.conf:1" in status(result, "Y-1")["evidence"]
+
+
+def test_sysctl_later_drop_in_that_silently_wins_fails(tmp_path):
+    write(tmp_path, "/etc/sysctl.d/60-prodready.conf", "net.ipv4.conf.all.rp_filter = 1\n")
+    check = control("SYS-001", {"type": "sysctl", "key": "net.ipv4.conf.all.rp_filter", "expect": {"equals": 1}})
+    assert status(audit(tmp_path, [check]), "SYS-001")["status"] == "pass"
+    # lexically later, in a directory that sorts "lower": it still applies after 60-prodready.conf
+    write(tmp_path, "/usr/local/lib/sysctl.d/99-vendor.conf", "net.ipv4.conf.all.rp_filter = 0\n")
+    entry = status(audit(tmp_path, [check]), "SYS-001")
+    assert entry["status"] == "fail"
+    assert "/usr/local/lib/sysctl.d/99-vendor.conf:1" in entry["evidence"]
+    assert "overrides 1 at /etc/sysctl.d/60-prodready.conf:1" in entry["evidence"]
+    # /etc/sysctl.conf applies after every drop-in
+    write(tmp_path, "/etc/sysctl.conf", "net.ipv4.conf.all.rp_filter=1\n")
+    assert status(audit(tmp_path, [check]), "SYS-001")["status"] == "pass"
+
+
+def test_sysctl_live_value_differs_from_persisted_fails(tmp_path):
+    write(tmp_path, "/etc/sysctl.d/60-prodready.conf", "net.ipv4.tcp_rmem = 4096\t131072   6291456\n")
+    write(tmp_path, "/proc/sys/net/ipv4/tcp_rmem", "4096\t131072\t6291456\n")
+    check = control("Y-1", {"type": "sysctl", "key": "net.ipv4.tcp_rmem", "expect": {"equals": "4096 131072 6291456"}})
+    assert status(audit(tmp_path, [check], live_sysctl="always"), "Y-1")["status"] == "pass"
+    write(tmp_path, "/proc/sys/net/ipv4/tcp_rmem", "4096 87380 6291456\n")  # `sysctl -w` after boot
+    entry = status(audit(tmp_path, [check], live_sysctl="always"), "Y-1")
+    assert entry["status"] == "fail" and "live net.ipv4.tcp_rmem = 4096 87380 6291456" in entry["evidence"]
+
+
+_SYSCTL_KEY = st.from_regex(r"\A[a-z][a-z0-9_]{0,8}(\.[a-z0-9_]{1,8}){0,3}\Z")
+_SYSCTL_VALUE = st.from_regex(r"\A[0-9a-z]{1,6}( [0-9a-z]{1,6}){0,2}\Z")
+
+
+@given(st.lists(st.tuples(_SYSCTL_KEY, _SYSCTL_VALUE, st.sampled_from(["", " ", "\t"]), st.booleans()), max_size=8),
+       st.lists(st.sampled_from(["", "# c = 1", "; c = 2", "   ", "junk"]), max_size=4))
+def test_sysctl_parser_round_trips_assignments(assignments, noise):
+    lines = list(noise)
+    for key, value, pad, slash in assignments:
+        lines.append("%s%s%s=%s%s" % ("-" if slash else "", key.replace(".", "/") if slash else key, pad, pad, value))
+    parsed = c.parse_sysctl_conf("\n".join(lines))
+    assert [(item[0], item[1]) for item in parsed] == [(item[0], item[1]) for item in assignments]
+    assert all(lines[item[2] - 1].strip() and "=" in lines[item[2] - 1] for item in parsed)
+
+
+@given(st.text(max_size=200))
+def test_sysctl_parser_never_raises(text):
+    for key, value, number in c.parse_sysctl_conf(text):
+        assert key and "/" not in key and number >= 1 and value == " ".join(value.split())
+
+
 SHOW = {
     "ssh.service": "Id=ssh.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled",
     "nginx.service": "Id=nginx.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled",
@@ -433,3 +494,236 @@ def test_equals_compares_numbers_as_numbers(value):
     assert c.compare(float(value), {"equals": value})[0]
     assert c.compare("%d.0" % value, {"in": [value]})[0]
     assert not c.compare(value, {"not_equals": float(value)})[0]
+
+
+# --------------------------------------------------------------------------- filesystem-wide scan
+
+def fs_tree(tmp_path):
+    """A clean little host: accounts for the test user, a sticky /tmp, an allowlisted SUID binary."""
+    write(tmp_path, "/etc/passwd", "root:x:0:0::/root:/bin/sh\nme:x:%d:%d::/:/bin/sh\n" % (os.getuid(), os.getgid()))
+    write(tmp_path, "/etc/group", "root:x:0:\nme:x:%d:\n" % os.getgid())
+    write(tmp_path, "/usr/bin/passwd", "", 0o4755)
+    write(tmp_path, "/usr/bin/ls", "", 0o755)
+    tmp = os.path.join(str(tmp_path), "tmp")
+    os.makedirs(tmp)
+    os.chmod(tmp, 0o1777)
+    return tmp_path
+
+
+FS_CONTROLS = [
+    control("FS-001", {"type": "filesystem", "property": "suid_sgid", "allow": ["/usr/bin/passwd"]}),
+    control("FS-002", {"type": "filesystem", "property": "world_writable_dirs"}),
+    control("FS-003", {"type": "filesystem", "property": "world_writable_files"}),
+    control("FS-004", {"type": "filesystem", "property": "unowned"}),
+]
+
+
+def fs_statuses(tmp_path, probe=None):
+    probe = probe or c.Probe(runner=FakeRunner(), root=str(tmp_path), live_sysctl="never")
+    result = c.run_audit(FS_CONTROLS, probe=probe)
+    return dict((r["id"], r) for r in result["controls"]), probe
+
+
+def test_filesystem_clean_tree_passes_and_is_walked_once(tmp_path):
+    found, probe = fs_statuses(fs_tree(tmp_path))
+    assert [found[i]["status"] for i in ("FS-001", "FS-002", "FS-003", "FS-004")] == ["pass"] * 4
+    assert list(probe.timings).count("filesystem") == 1 and probe.filesystem()["entries"] >= 6
+
+
+@pytest.mark.parametrize("plant, failing, shown", [
+    (lambda r: write(r, "/usr/local/bin/backdoor", "", 0o4755), "FS-001", "/usr/local/bin/backdoor 4755"),
+    (lambda r: write(r, "/opt/tool/helper", "", 0o2755), "FS-001", "/opt/tool/helper 2755"),
+    (lambda r: os.chmod(write(r, "/srv/share/.keep") and os.path.join(str(r), "srv/share"), 0o777),
+     "FS-002", "/srv/share 0777"),
+    (lambda r: write(r, "/etc/cron.d/job", "", 0o666), "FS-003", "/etc/cron.d/job 0666"),
+    (lambda r: os.chown(write(r, "/var/lib/orphan"), 4242, os.getgid()), "FS-004", "/var/lib/orphan 0644 4242"),
+])
+def test_filesystem_planted_violation_fails_the_named_control(tmp_path, plant, failing, shown):
+    if failing == "FS-004" and os.getuid() != 0:
+        pytest.skip("chown to a foreign uid needs root")
+    fs_tree(tmp_path)
+    plant(tmp_path)
+    found = fs_statuses(tmp_path)[0]
+    assert found[failing]["status"] == "fail" and shown in found[failing]["evidence"]
+    assert all(found[i]["status"] == "pass" for i in found if i != failing)
+
+
+def test_filesystem_unowned_group_without_entry_fails(tmp_path):
+    fs_tree(tmp_path)
+    write(tmp_path, "/etc/group", "other:x:4343:\n")  # the test user's gid loses its group entry
+    found = fs_statuses(tmp_path)[0]
+    assert found["FS-004"]["status"] == "fail" and "/usr/bin/ls" in found["FS-004"]["evidence"]
+
+
+def test_filesystem_walk_skips_pseudo_network_and_runtime_trees(tmp_path):
+    fs_tree(tmp_path)
+    for path in ("/proc/1/environ", "/run/lock/x", "/mnt/nfs/share/x", "/media/sshfs/x"):
+        write(tmp_path, path, "", 0o4777)
+    write(tmp_path, "/proc/self/mounts", "srv:/x /mnt/nfs nfs4 rw 0 0\nme@h: /media/sshfs fuse.sshfs rw 0 0\n"
+                                         "/dev/sda1 / ext4 rw 0 0\n")
+    found, probe = fs_statuses(tmp_path)
+    assert found["FS-001"]["status"] == "pass" and found["FS-003"]["status"] == "pass"
+    assert "/mnt/nfs" in probe.filesystem()["skipped"] and "/media/sshfs" in probe.filesystem()["skipped"]
+    write(tmp_path, "/mnt/local/x", "", 0o4755)  # a local mount is walked
+    assert fs_statuses(tmp_path)[0]["FS-001"]["status"] == "fail"
+
+
+def test_filesystem_walk_is_bounded(tmp_path, monkeypatch):
+    fs_tree(tmp_path)
+    monkeypatch.setattr(c, "FS_SCAN_MAX_ENTRIES", 3)
+    found = fs_statuses(tmp_path)[0]
+    assert all(r["status"] == "error" and "walk stopped after 3 entries" in r["evidence"] for r in found.values())
+
+
+def test_filesystem_root_path(tmp_path):
+    for name in ("usr/bin", "usr/sbin"):
+        os.makedirs(os.path.join(str(tmp_path), name))
+    os.chmod(os.path.join(str(tmp_path), "usr/bin"), 0o755)
+    os.chmod(os.path.join(str(tmp_path), "usr/sbin"), 0o755)
+    check = {"type": "filesystem", "property": "root_path", "path": ["/usr/sbin:/usr/bin"]}
+    owned_by_root = os.getuid() == 0
+    result = audit(tmp_path, [control("FS-005", check)])
+    assert status(result, "FS-005")["status"] == ("pass" if owned_by_root else "fail")
+    write(tmp_path, "/etc/login.defs", "ENV_SUPATH PATH=/usr/sbin:/usr/bin:/opt/bin\n")  # missing dir
+    entry = status(audit(tmp_path, [control("FS-005", check)]), "FS-005")
+    assert entry["status"] == "fail" and "/opt/bin (missing" in entry["evidence"]
+    os.remove(os.path.join(str(tmp_path), "etc/login.defs"))
+    os.chmod(os.path.join(str(tmp_path), "usr/bin"), 0o775)  # group-writable
+    entry = status(audit(tmp_path, [control("FS-005", dict(check, path=["/usr/sbin:/usr/bin:."]))]), "FS-005")
+    assert entry["status"] == "fail" and "/usr/bin 0775" in entry["evidence"] and "'.'" in entry["evidence"]
+
+
+@pytest.mark.parametrize("check, message", [
+    ({"type": "filesystem"}, "needs 'property'"),
+    ({"type": "filesystem", "property": "suid"}, "filesystem property must be one of"),
+    ({"type": "filesystem", "property": "suid_sgid", "allow": [1]}, "'allow' must be a list of strings"),
+])
+def test_filesystem_bad_entries_are_refused(check, message):
+    with pytest.raises(c.CatalogError, match=message):
+        c.validate_control(control(check=check))
+
+
+@given(st.lists(st.tuples(st.from_regex(r"\A/[a-z ]{1,10}\Z"), st.sampled_from(["nfs", "ext4", "proc", "fuse.x"]))))
+def test_mount_parser_decodes_escaped_points(mounts):
+    text = "".join("dev %s %s rw 0 0\n" % (point.replace(" ", "\\040"), fstype) for point, fstype in mounts)
+    assert c.parse_mounts(text) == mounts
+
+
+# --------------------------------------------------------------------------- apt-config
+
+APT_DUMP = ('APT "";\nAPT::Architecture "amd64";\nAPT::Periodic::Unattended-Upgrade "1";\n'
+            'Unattended-Upgrade::Origins-Pattern "";\n'
+            'Unattended-Upgrade::Origins-Pattern:: "origin=Debian,label=Debian-Security";\n'
+            'Unattended-Upgrade::Origins-Pattern:: "origin=Debian,label=Debian";\n')
+
+
+def test_apt_config_effective_value_and_later_override(tmp_path):
+    check = control("UPD-002", {"type": "apt_config", "key": "APT::Periodic::Unattended-Upgrade",
+                                "expect": {"equals": 1}})
+    runner = FakeRunner({("apt-config", "dump"): (0, APT_DUMP, "")})
+    assert status(audit(tmp_path, [check, control("T-2", dict(check["check"]))], runner=runner),
+                  "UPD-002")["status"] == "pass"
+    assert runner.calls.count(["apt-config", "dump"]) == 1  # one dump per audit
+    # what apt-config prints once a later 99-override.conf sets "0" (it merges apt.conf.d in order)
+    overridden = APT_DUMP + 'APT::Periodic::Unattended-Upgrade "0";\n'
+    entry = status(audit(tmp_path, [check], runner=FakeRunner({("apt-config", "dump"): (0, overridden, "")})), "UPD-002")
+    assert entry["status"] == "fail" and 'APT::Periodic::Unattended-Upgrade "0"' in entry["evidence"]
+    broken = FakeRunner({("apt-config", "dump"): (100, "", "E: Syntax error /etc/apt/apt.conf.d/99x:1")})
+    entry = status(audit(tmp_path, [check], runner=broken), "UPD-002")
+    assert entry["status"] == "error" and "Syntax error" in entry["evidence"]
+
+
+def test_apt_config_lists_join_items():
+    values = c.parse_apt_config_dump(APT_DUMP)
+    assert values["Unattended-Upgrade::Origins-Pattern"] == "origin=Debian,label=Debian-Security, origin=Debian,label=Debian"
+    assert values["APT::Architecture"] == "amd64" and values["APT"] == ""
+
+
+@given(st.dictionaries(st.from_regex(r"\A[A-Z][A-Za-z-]{0,6}(::[A-Za-z-]{1,6}){0,3}\Z"),
+                       st.from_regex(r'\A[ !#-~]{0,12}\Z'), max_size=6))
+def test_apt_config_parser_round_trips(settings):
+    text = "".join('%s "%s";\n' % item for item in settings.items())
+    assert c.parse_apt_config_dump(text) == settings
+
+
+@given(st.text(max_size=200))
+def test_apt_config_parser_never_raises(text):
+    assert isinstance(c.parse_apt_config_dump(text), dict)
+
+
+# --------------------------------------------------------------------------- sudoers
+
+SUDO_CHECKS = [
+    control("ACC-012", {"type": "sudoers", "setting": "use_pty", "expect": {"equals": "on"}}),
+    control("ACC-011", {"type": "sudoers", "setting": "logfile", "expect": {"present": True, "not_equals": "off"}}),
+    control("ACC-017", {"type": "sudoers", "forbid": "nopasswd_all", "allow": ["deploy"]}),
+]
+
+
+def sudo_tree(tmp_path):
+    write(tmp_path, "/etc/sudoers", "Defaults env_reset\n%sudo ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n", 0o440)
+    write(tmp_path, "/etc/sudoers.d/60-prodready", 'Defaults logfile="/var/log/sudo.log"\nDefaults use_pty\n', 0o440)
+    write(tmp_path, "/etc/sudoers.d/70-deploy", "deploy ALL=(ALL) NOPASSWD: ALL\n", 0o440)
+    write(tmp_path, "/etc/sudoers.d/README", "# ignored? no: no dot in the name, read\n", 0o440)
+
+
+def sudo_statuses(tmp_path):
+    result = audit(tmp_path, SUDO_CHECKS)
+    return dict((r["id"], r) for r in result["controls"])
+
+
+def test_sudoers_clean_tree_passes(tmp_path):
+    sudo_tree(tmp_path)
+    assert [r["status"] for r in sudo_statuses(tmp_path).values()] == ["pass"] * 3
+
+
+@pytest.mark.parametrize("path, text, failing, shown", [
+    ("/etc/sudoers.d/99-local", "Defaults !use_pty\n", "ACC-012", "use_pty = off at /etc/sudoers.d/99-local:1"),
+    ("/etc/sudoers.d/99-local", "Defaults:alice !use_pty\n", "ACC-012", "Defaults:alice use_pty = off"),
+    ("/etc/sudoers.d/99-local", "Defaults !logfile\n", "ACC-011", "logfile = off"),
+    ("/etc/sudoers.d/99-local", "alice ALL=(ALL) NOPASSWD: ALL\n", "ACC-017", "alice ALL=(ALL) NOPASSWD: ALL"),
+    ("/etc/sudoers.d/99-local", "bob ALL = (root) NOPASSWD: /bin/ls, \\\n    ALL\n", "ACC-017", "bob ALL"),
+    ("/etc/sudoers.d/99-local", "#include /etc/extra-sudo\n", "ACC-017", "/etc/extra-sudo:1"),
+    ("/etc/sudoers.d/99-local", "@include ../extra-sudo\n", "ACC-017", "/etc/extra-sudo:1"),
+])
+def test_sudoers_planted_drop_in_fails_the_named_control(tmp_path, path, text, failing, shown):
+    sudo_tree(tmp_path)
+    write(tmp_path, "/etc/extra-sudo", "carol ALL=NOPASSWD:ALL\n", 0o440)  # read only when included
+    write(tmp_path, path, text, 0o440)
+    found = sudo_statuses(tmp_path)
+    assert found[failing]["status"] == "fail" and shown in found[failing]["evidence"], found[failing]
+    assert all(found[i]["status"] == "pass" for i in found if i != failing)
+
+
+def test_sudoers_includedir_skips_backups_and_dotted_names(tmp_path):
+    sudo_tree(tmp_path)
+    write(tmp_path, "/etc/sudoers.d/99-local~", "Defaults !use_pty\n", 0o440)
+    write(tmp_path, "/etc/sudoers.d/99-local.dpkg-old", "Defaults !use_pty\n", 0o440)
+    assert sudo_statuses(tmp_path)["ACC-012"]["status"] == "pass"
+
+
+def test_sudoers_missing_is_error_and_bad_entries_refused(tmp_path):
+    assert sudo_statuses(tmp_path)["ACC-012"]["status"] == "error"
+    for check, message in (({"type": "sudoers"}, "needs one of 'setting'"),
+                           ({"type": "sudoers", "forbid": "root"}, "'forbid' must be one of"),
+                           ({"type": "sudoers", "setting": "use_pty"}, "needs 'expect'")):
+        with pytest.raises(c.CatalogError, match=message):
+            c.validate_control(control(check=check))
+
+
+@pytest.mark.parametrize("rule, expected", [
+    ("alice ALL=(ALL) NOPASSWD: ALL", True),
+    ("alice ALL=(ALL:ALL) NOPASSWD:ALL", True),
+    ("alice ALL=(ALL) NOPASSWD: /usr/bin/apt, PASSWD: ALL", False),
+    ("alice ALL=(ALL) NOPASSWD: /usr/bin/apt", False),
+    ("alice ALL=(ALL) ALL", False),
+    ("%wheel ALL=(ALL) NOPASSWD: SETENV: ALL", True),
+])
+def test_nopasswd_all(rule, expected):
+    assert c.nopasswd_all(rule) is expected
+
+
+@given(st.text(max_size=300))
+def test_sudoers_parser_never_raises(text):
+    for kind, payload, number in c.parse_sudoers_lines(text):
+        assert kind in ("include", "includedir", "defaults", "rule") and number >= 1

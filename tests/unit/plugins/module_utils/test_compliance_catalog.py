@@ -82,7 +82,7 @@ def test_retention_and_audit_trail_controls_exist():
     assert ids["RET-001"]["check"]["expect"]["min"] == "${audit_min_retention_days}"
 
 
-PREFIXES = ("SSH", "SYS", "MOD", "ACC", "PERM", "LOG", "AUD", "RET", "UPD", "FW", "TLS", "EXP", "SRV", "BAK", "INT")
+PREFIXES = ("SSH", "SYS", "MOD", "ACC", "PERM", "LOG", "AUD", "RET", "UPD", "FW", "TLS", "EXP", "SRV", "BAK", "INT", "FS")
 
 
 @pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(CATALOG_DIR, "*.yml"))))

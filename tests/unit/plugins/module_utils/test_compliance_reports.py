@@ -147,3 +147,10 @@ def test_undefined_variables_fail_clearly(reports):
         compliance_report_render(template_source("report.html.j2"), variables)
     with pytest.raises(AnsibleFilterError, match="template source"):
         compliance_report_render(None, variables)
+
+
+def test_schema_knows_every_check_type():
+    # a check type the schema does not list makes every report with it invalid (Molecule verify)
+    with open(SCHEMA) as handle:
+        enum = json.load(handle)["$defs"]["control"]["properties"]["check_type"]["enum"]
+    assert sorted(enum) == sorted(c.CHECK_TYPES)
