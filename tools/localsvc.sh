@@ -51,14 +51,18 @@ die() { printf '[localsvc] ERROR: %s\n' "$*" >&2; exit 1; }
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 port_owner() {
-  # Prints "pid/command" of whatever listens on IP:PORT (or any address:PORT), nothing if free.
-  ss -Hltnp "( sport = :$2 )" 2>/dev/null | grep -E "(${1//./\\.}|\*|0\.0\.0\.0|\[::\]):$2 " | sed -E 's/.*users:\(\("([^"]+)",pid=([0-9]+).*/\2\/\1/' | head -n1 || true
+  # Prints "address pid/command" of whatever listens on PORT on ANY address, nothing if free. Any
+  # address, not only ours: SeaweedFS names its local gRPC sockets after the port alone
+  # (/tmp/seaweedfs-*-PORT.sock), so two instances on one port but different addresses take over
+  # each other's filer and volume traffic.
+  ss -Hltnp "( sport = :$1 )" 2>/dev/null | awk '{print $4, $NF}' \
+    | sed -E 's/users:\(\("([^"]+)",pid=([0-9]+).*/\2\/\1/' | head -n1 || true
 }
 
 require_free_port() {
   local owner
-  owner=$(port_owner "$BIND_IP" "$1")
-  [ -z "$owner" ] || die "port $BIND_IP:$1 for $2 is already taken by ${owner}. Fix: stop that process, or set $3 to a free port."
+  owner=$(port_owner "$1")
+  [ -z "$owner" ] || die "port $1 for $2 is already taken (${owner}). Fix: stop that process, or set $3 to a free port."
 }
 
 require_bind_ip() {
