@@ -15,9 +15,8 @@ description:
   - HMAC-SHA256 of the host name under a purpose label, keyed by the fleet's backup secret (a vault
     value of at least 32 characters). Every host gets its own restic password and S3 secret key, so
     root on one host learns nothing that opens another host's repository.
-  - The same collection also provides C(backup_iam_policy) (the AWS IAM policy document of one host's
-    backup user), C(backup_seaweedfs_actions) (the same grant as SeaweedFS identity actions) and
-    C(backup_fleet_problems) (hosts that share a password, an access key or a repository prefix).
+  - The same collection also provides C(backup_iam_policy) (the IAM policy document of one host's
+    backup user; AWS IAM and SeaweedFS apply it as written) and C(backup_fleet_problems) (hosts that share a password, an access key or a repository prefix).
 options:
   _input:
     description: The fleet's backup secret.
@@ -74,10 +73,6 @@ def backup_iam_policy(bucket, prefix):
     return _wrap("backup_iam_policy", identity.iam_policy, bucket, prefix)
 
 
-def backup_seaweedfs_actions(bucket, prefix):
-    return _wrap("backup_seaweedfs_actions", identity.seaweedfs_actions, bucket, prefix)
-
-
 def backup_fleet_problems(entries, host=None):
     if not isinstance(entries, list) or not all(isinstance(e, dict) and e.get("host") for e in entries):
         raise AnsibleFilterError("backup_fleet_problems: expects a list of dicts with host, bucket, prefix, access_key, password")
@@ -89,6 +84,5 @@ class FilterModule(object):
         return {
             "backup_host_secret": backup_host_secret,
             "backup_iam_policy": backup_iam_policy,
-            "backup_seaweedfs_actions": backup_seaweedfs_actions,
             "backup_fleet_problems": backup_fleet_problems,
         }

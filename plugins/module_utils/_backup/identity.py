@@ -136,14 +136,3 @@ def iam_policy(bucket, prefix):
              "NotResource": ["%s/%s/*" % (arn, prefix)]},
         ],
     }
-
-
-def seaweedfs_actions(bucket, prefix):
-    """The SeaweedFS identity actions for one host: read, list and write only under its prefix.
-
-    SeaweedFS's Write also allows deletes (they only add delete markers on a versioned bucket;
-    object lock refuses version deletes), so the bucket must have object lock for this to hold."""
-    bucket = check_bucket(bucket)
-    prefix = normalise_prefix(prefix)
-    scope = "%s/%s/*" % (bucket, prefix)
-    return ["Read:" + scope, "List:" + scope, "Write:" + scope]

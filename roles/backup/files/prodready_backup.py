@@ -764,12 +764,13 @@ def _cmd_run(config, restic, state, inline_hooks, started):
         state.enter_step(step)
         # Without "retention" in the configuration (the default) this host cannot delete: the
         # retention policy is applied from the trusted side (backup_retention module).
-        reason = forget_reason(config, model, time.time()) if config.get("retention") else None
-        if not config.get("retention"):
+        retention = config.get("retention")
+        reason = forget_reason(config, model, time.time()) if retention else None
+        if not retention:
             log("forget: left to the trusted side (this host's identity cannot delete)")
             model = state.data["snapshot_model"] = None
         elif reason:
-            forget_args = ["forget", "--json", "--prune", "--host", host] + retention_args(config.get("retention", {}))
+            forget_args = ["forget", "--json", "--prune", "--host", host] + retention_args(retention)
             kept = kept_list(restic.run(step, forget_args)[0].stdout)
             model = new_snapshot_model(restic, config, kept) if kept is not None else None
             state.data["snapshot_model"] = model

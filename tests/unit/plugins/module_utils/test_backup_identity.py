@@ -90,11 +90,6 @@ def test_policy_refuses_unsafe_prefixes(prefix):
         identity.iam_policy("backups", prefix)
 
 
-def test_seaweedfs_actions_are_scoped():
-    assert filters.backup_seaweedfs_actions("backups", "fleet/web1") == [
-        "Read:backups/fleet/web1/*", "List:backups/fleet/web1/*", "Write:backups/fleet/web1/*"]
-
-
 def entry(host, prefix=None, key=None, password=None, bucket="backups"):
     return {"host": host, "bucket": bucket, "prefix": prefix or "fleet/" + host,
             "access_key": key or "K-" + host, "password": password or "P-" + host}
