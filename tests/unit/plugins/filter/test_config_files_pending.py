@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The filter must agree with the module: pending on the controller <=> the module would change it."""
+"""The filter must agree with the module: pending on the controller <=> the module would change it,
+for the same reasons (both call item_differences of module_utils/config_files.py)."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -69,10 +70,33 @@ def test_each_difference_is_reported(tmp_path):
     assert item_differences(dict(base, owner=str(os.getuid())), state) == []
     assert item_differences(dict(base, group="nobody-such", manage_ownership=False), state) == []
     assert item_differences(dict(base, state="directory"), state) == ["type"]
-    assert item_differences(dict(base, state="absent"), state) == ["present"]
+    assert item_differences(dict(base, state="absent"), state) == ["removed"]
     assert item_differences(base, None) == ["unknown"]
     assert item_differences(base, {"type": "absent"}) == ["created"]
     assert item_differences(dict(base, mode="bad"), state) == ["mode"]
+
+
+def test_on_the_host_owner_and_group_are_compared_as_resolved_ids(tmp_path):
+    # The module resolves the names first: another name of the same uid is the same owner (no chown
+    # on every run), an unmanaged id is never compared.
+    path = tmp_path / "a.conf"
+    path.write_text("x\n")
+    os.chmod(path, 0o640)
+    state = observe(str(path))
+    item = dict(path=str(path), content="x\n", mode="0640", owner="an-alias", group="another-alias")
+    assert item_differences(item, state) == ["owner", "group"]  # the controller compares names
+    assert item_differences(item, state, resolved=(0o640, os.getuid(), os.getgid())) == []
+    assert item_differences(item, state, resolved=(0o600, os.getuid() + 1, -1)) == ["mode", "owner"]
+
+
+def test_observe_keeps_the_content_for_the_diff_or_does_not_open_the_file(tmp_path):
+    path = tmp_path / "a.conf"
+    path.write_bytes(b"x\xff\n")
+    assert observe(str(path), keep_content=True)["content"] == b"x\xff\n"
+    assert "content" not in observe(str(path))
+    os.chmod(path, 0)
+    unread = observe(str(path), read=False)
+    assert unread["type"] == "file" and "sha1" not in unread and "content" not in unread
 
 
 def test_secret_files_are_read_as_keyed_hmacs_and_compared_under_the_key(tmp_path):
@@ -140,11 +164,13 @@ def test_filter_agrees_with_the_module_check_mode(start, start_content, start_mo
             os.mkdir(path, start_mode)
         item = module_item(path=path, state=state, content=content if state == "file" else None, mode=mode)
         pending = config_files_pending([item], observed([item]))
+        reasons = item_differences(item, observe(path))
         try:
-            changed, _results, _diffs = config_files.run([item], True, run_command)
+            changed, results, _diffs = config_files.run([item], True, run_command)
         except config_files.ItemError:
             # The module refuses (a directory where a file is wanted, a non-empty directory to remove):
             # the filter must then say "pending" so the module runs and reports the error.
-            assert pending == [path]
+            assert pending == [path] and reasons == ["type"]
             return
         assert pending == changed
+        assert results[0]["reasons"] == reasons
