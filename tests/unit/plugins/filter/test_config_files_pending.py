@@ -20,7 +20,6 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.prodready.platform.plugins.filter.config_files import FilterModule, config_files_pending
 from ansible_collections.prodready.platform.plugins.module_utils.config_files import (
     content_hmac,
-    content_sha1,
     item_differences,
     observe,
     observe_paths,
@@ -55,50 +54,6 @@ def test_converged_items_are_not_pending(tmp_path):
     assert config_files_pending(items, observed(items)) == []
 
 
-def test_each_difference_is_reported(tmp_path):
-    path = tmp_path / "a.conf"
-    path.write_text("old\n")
-    os.chmod(path, 0o644)
-    state = observe(str(path))
-    assert state["type"] == "file" and state["mode"] == "0644" and state["sha1"] == content_sha1("old\n")
-    base = dict(path=str(path), content="old\n", owner=ME, group=MY_GROUP)
-    assert item_differences(base, state) == []
-    assert item_differences(dict(base, content="new\n"), state) == ["content"]
-    assert item_differences(dict(base, mode="0600"), state) == ["mode"]
-    assert item_differences(dict(base, mode=0o644), state) == []  # unquoted YAML mode
-    assert item_differences(dict(base, owner="nobody-such"), state) == ["owner"]
-    assert item_differences(dict(base, owner=str(os.getuid())), state) == []
-    assert item_differences(dict(base, group="nobody-such", manage_ownership=False), state) == []
-    assert item_differences(dict(base, state="directory"), state) == ["type"]
-    assert item_differences(dict(base, state="absent"), state) == ["removed"]
-    assert item_differences(base, None) == ["unknown"]
-    assert item_differences(base, {"type": "absent"}) == ["created"]
-    assert item_differences(dict(base, mode="bad"), state) == ["mode"]
-
-
-def test_on_the_host_owner_and_group_are_compared_as_resolved_ids(tmp_path):
-    # The module resolves the names first: another name of the same uid is the same owner (no chown
-    # on every run), an unmanaged id is never compared.
-    path = tmp_path / "a.conf"
-    path.write_text("x\n")
-    os.chmod(path, 0o640)
-    state = observe(str(path))
-    item = dict(path=str(path), content="x\n", mode="0640", owner="an-alias", group="another-alias")
-    assert item_differences(item, state) == ["owner", "group"]  # the controller compares names
-    assert item_differences(item, state, resolved=(0o640, os.getuid(), os.getgid())) == []
-    assert item_differences(item, state, resolved=(0o600, os.getuid() + 1, -1)) == ["mode", "owner"]
-
-
-def test_observe_keeps_the_content_for_the_diff_or_does_not_open_the_file(tmp_path):
-    path = tmp_path / "a.conf"
-    path.write_bytes(b"x\xff\n")
-    assert observe(str(path), keep_content=True)["content"] == b"x\xff\n"
-    assert "content" not in observe(str(path))
-    os.chmod(path, 0)
-    unread = observe(str(path), read=False)
-    assert unread["type"] == "file" and "sha1" not in unread and "content" not in unread
-
-
 def test_secret_files_are_read_as_keyed_hmacs_and_compared_under_the_key(tmp_path):
     key = "6f1c" * 16
     items = [module_item(path=str(tmp_path / "config.json"), content='{"password": "hunter2"}\n', mode="0600", secret=True),
@@ -128,12 +83,6 @@ def test_secret_files_are_read_as_keyed_hmacs_and_compared_under_the_key(tmp_pat
     # Unkeyed paths next to keyed ones are read as before.
     mixed = observe_paths([str(tmp_path / "other")], keyed)
     assert mixed[str(tmp_path / "other")] == {"type": "absent"} and "hmac" in mixed[items[0]["path"]]
-
-
-def test_symlink_is_other_and_missing_parent_is_absent(tmp_path):
-    os.symlink("/etc/hostname", tmp_path / "link")
-    assert observe(str(tmp_path / "link"))["type"] == "other"
-    assert observe(str(tmp_path / "no" / "such"))["type"] == "absent"
 
 
 def test_bad_input():
