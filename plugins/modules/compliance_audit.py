@@ -187,9 +187,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.prodready.platform.plugins.module_utils.compliance import (
-    CatalogError, Probe, run_audit)
-from ansible_collections.prodready.platform.plugins.module_utils.compliance_scores import (
+from ansible_collections.prodready.platform.plugins.module_utils._compliance.audit import run_audit
+from ansible_collections.prodready.platform.plugins.module_utils._compliance.common import CatalogError
+from ansible_collections.prodready.platform.plugins.module_utils._compliance.probe import Probe
+from ansible_collections.prodready.platform.plugins.module_utils._compliance.scores import (
     DEFAULT_FILE_NAME, export_scores)
 from ansible_collections.prodready.platform.plugins.module_utils.textfile import FILE_NAME_RE, MetricError
 

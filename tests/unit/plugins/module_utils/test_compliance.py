@@ -1,4 +1,4 @@
-"""Unit tests for the compliance check engine (plugins/module_utils/compliance.py).
+"""Unit tests for the compliance check engine (plugins/module_utils/_compliance/).
 
 Host state is a fake file tree under tmp_path (Probe(root=...)) and a fake command runner, so
 every check type is evaluated for real without touching this machine.
@@ -12,7 +12,12 @@ import time
 import pytest
 from hypothesis import given, strategies as st
 
-from ansible_collections.prodready.platform.plugins.module_utils import compliance as c
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import audit as engine
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import catalog
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import common
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import compare as comparisons
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import parsers
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import probe as host_probe
 
 FW = {"gdpr": ["Art. 32"], "soc2": ["CC6.1"]}
 
@@ -51,9 +56,9 @@ def write(root, path, text="", mode=0o644):
 
 
 def audit(tmp_path, controls, runner=None, **kwargs):
-    probe = c.Probe(runner=runner or FakeRunner(), root=str(tmp_path), textfile_dir="/metrics",
+    probe = host_probe.Probe(runner=runner or FakeRunner(), root=str(tmp_path), textfile_dir="/metrics",
                     live_sysctl=kwargs.pop("live_sysctl", "never"), now=kwargs.pop("now", None))
-    return c.run_audit(controls, probe=probe, **kwargs)
+    return engine.run_audit(controls, probe=probe, **kwargs)
 
 
 def status(result, cid="T-001"):
@@ -83,18 +88,18 @@ def status(result, cid="T-001"):
 def test_bad_catalog_entries_name_the_entry(mutate, message):
     entry = control()
     mutate(entry)
-    with pytest.raises(c.CatalogError) as err:
-        c.validate_catalog([entry])
+    with pytest.raises(common.CatalogError) as err:
+        catalog.validate_catalog([entry])
     assert message in str(err.value)
 
 
 def test_duplicate_ids_rejected():
-    with pytest.raises(c.CatalogError, match="control T-001: duplicate id"):
-        c.validate_catalog([control(), control()])
+    with pytest.raises(common.CatalogError, match="control T-001: duplicate id"):
+        catalog.validate_catalog([control(), control()])
 
 
 def test_unknown_framework_filter_is_an_error(tmp_path):
-    with pytest.raises(c.CatalogError, match="framework filter 'hipaa' does not exist"):
+    with pytest.raises(common.CatalogError, match="framework filter 'hipaa' does not exist"):
         audit(tmp_path, [control()], frameworks=["hipaa"])
 
 
@@ -105,23 +110,23 @@ def test_unknown_framework_filter_is_an_error(tmp_path):
     ({"control": "T-001", "reason": "r", "expires": "next year"}, "must be a date YYYY-MM-DD"),
 ])
 def test_bad_waivers_name_the_control(tmp_path, waiver, message):
-    with pytest.raises(c.CatalogError) as err:
+    with pytest.raises(common.CatalogError) as err:
         audit(tmp_path, [control()], waivers=[waiver])
     assert message in str(err.value)
 
 
 def test_skip_of_unknown_control_is_an_error(tmp_path):
-    with pytest.raises(c.CatalogError, match="T-999"):
+    with pytest.raises(common.CatalogError, match="T-999"):
         audit(tmp_path, [control()], skip=["T-999"])
 
 
 def test_parameters_are_substituted_with_their_type():
     entry = control(check={"type": "sysctl", "key": "a.b", "expect": {"max": "${limit}"}},
                     applies_when=[{"unit": "${units}"}])
-    [normalized] = c.validate_catalog([entry], {"limit": 4, "units": ["a.service"]})
+    [normalized] = catalog.validate_catalog([entry], {"limit": 4, "units": ["a.service"]})
     assert normalized["check"]["expect"]["max"] == 4
     assert normalized["applies_when"] == [{"unit": ["a.service"]}]
-    assert c.parameter_names(entry) == {"limit", "units"}
+    assert catalog.parameter_names(entry) == {"limit", "units"}
 
 
 # ----------------------------------------------------------------------------- check types
@@ -280,14 +285,14 @@ def test_sysctl_parser_round_trips_assignments(assignments, noise):
     lines = list(noise)
     for key, value, pad, slash in assignments:
         lines.append("%s%s%s=%s%s" % ("-" if slash else "", key.replace(".", "/") if slash else key, pad, pad, value))
-    parsed = c.parse_sysctl_conf("\n".join(lines))
+    parsed = parsers.parse_sysctl_conf("\n".join(lines))
     assert [(item[0], item[1]) for item in parsed] == [(item[0], item[1]) for item in assignments]
     assert all(lines[item[2] - 1].strip() and "=" in lines[item[2] - 1] for item in parsed)
 
 
 @given(st.text(max_size=200))
 def test_sysctl_parser_never_raises(text):
-    for key, value, number in c.parse_sysctl_conf(text):
+    for key, value, number in parsers.parse_sysctl_conf(text):
         assert key and "/" not in key and number >= 1 and value == " ".join(value.split())
 
 
@@ -365,7 +370,7 @@ def test_metric_value_and_age(tmp_path):
 
 
 def test_command_rc_stdout_and_timeout(tmp_path):
-    probe_runner = c.default_runner
+    probe_runner = host_probe.default_runner
     result = audit(tmp_path, [
         control("X-1", {"type": "command", "argv": ["echo", "policy drop;"], "stdout": {"regex": "policy drop"}}),
         control("X-2", {"type": "command", "argv": ["false"]}),
@@ -426,8 +431,8 @@ def test_waivers_active_expired_and_unused(tmp_path):
     waivers = [{"control": "W-1", "reason": "legacy box", "expires": "2026-12-31"},
                {"control": "W-2", "reason": "was fine", "expires": "2026-05-31"},
                {"control": "W-3", "reason": "unused", "expires": datetime.date(2027, 1, 1)}]
-    probe = c.Probe(runner=FakeRunner(), root=str(tmp_path))
-    result = c.run_audit(controls, waivers=waivers, probe=probe, today=today)
+    probe = host_probe.Probe(runner=FakeRunner(), root=str(tmp_path))
+    result = engine.run_audit(controls, waivers=waivers, probe=probe, today=today)
     assert status(result, "W-1")["status"] == "waived" and "legacy box" in status(result, "W-1")["evidence"]
     assert status(result, "W-2")["status"] == "fail" and status(result, "W-2")["evidence"].startswith("waiver expired 2026-05-31")
     assert status(result, "W-3")["status"] == "pass" and status(result, "W-3")["waiver"]["state"] == "active"
@@ -468,32 +473,32 @@ spans = st.lists(st.tuples(st.integers(0, 5000), st.sampled_from(["s", "min", "h
 def test_timespan_sums_units(parts):
     factor = {"s": 1, "min": 60, "h": 3600, "d": 86400, "day": 86400, "w": 604800}
     text = " ".join("%d%s" % (n, unit) for n, unit in parts)
-    assert c.parse_timespan(text) == sum(n * factor[unit] for n, unit in parts)
+    assert comparisons.parse_timespan(text) == sum(n * factor[unit] for n, unit in parts)
 
 
 @given(st.text(max_size=40))
 def test_timespan_never_raises(text):
-    value = c.parse_timespan(text)
+    value = comparisons.parse_timespan(text)
     assert value is None or value >= 0
 
 
 @given(st.integers(-10 ** 6, 10 ** 6), st.integers(-10 ** 6, 10 ** 6))
 def test_compare_min_max_agree_with_arithmetic(value, bound):
-    assert c.compare(value, {"min": bound})[0] == (value >= bound)
-    assert c.compare(value, {"max": bound})[0] == (value <= bound)
+    assert comparisons.compare(value, {"min": bound})[0] == (value >= bound)
+    assert comparisons.compare(value, {"max": bound})[0] == (value <= bound)
 
 
 @given(st.lists(st.sampled_from(["aes128-ctr", "aes128-cbc", "3des-cbc", "chacha20-poly1305@openssh.com"]), min_size=1))
 def test_items_exclude_matches_globs(items):
-    ok = c.compare(",".join(items), {"items_exclude": ["*-cbc"]})[0]
+    ok = comparisons.compare(",".join(items), {"items_exclude": ["*-cbc"]})[0]
     assert ok == (not any(i.endswith("-cbc") for i in items))
 
 
 @given(st.integers(-10 ** 6, 10 ** 6))
 def test_equals_compares_numbers_as_numbers(value):
-    assert c.compare(float(value), {"equals": value})[0]
-    assert c.compare("%d.0" % value, {"in": [value]})[0]
-    assert not c.compare(value, {"not_equals": float(value)})[0]
+    assert comparisons.compare(float(value), {"equals": value})[0]
+    assert comparisons.compare("%d.0" % value, {"in": [value]})[0]
+    assert not comparisons.compare(value, {"not_equals": float(value)})[0]
 
 
 # --------------------------------------------------------------------------- filesystem-wide scan
@@ -519,8 +524,8 @@ FS_CONTROLS = [
 
 
 def fs_statuses(tmp_path, probe=None):
-    probe = probe or c.Probe(runner=FakeRunner(), root=str(tmp_path), live_sysctl="never")
-    result = c.run_audit(FS_CONTROLS, probe=probe)
+    probe = probe or host_probe.Probe(runner=FakeRunner(), root=str(tmp_path), live_sysctl="never")
+    result = engine.run_audit(FS_CONTROLS, probe=probe)
     return dict((r["id"], r) for r in result["controls"]), probe
 
 
@@ -570,7 +575,7 @@ def test_filesystem_walk_skips_pseudo_network_and_runtime_trees(tmp_path):
 
 def test_filesystem_walk_is_bounded(tmp_path, monkeypatch):
     fs_tree(tmp_path)
-    monkeypatch.setattr(c, "FS_SCAN_MAX_ENTRIES", 3)
+    monkeypatch.setattr(host_probe, "FS_SCAN_MAX_ENTRIES", 3)
     found = fs_statuses(tmp_path)[0]
     assert all(r["status"] == "error" and "walk stopped after 3 entries" in r["evidence"] for r in found.values())
 
@@ -599,14 +604,14 @@ def test_filesystem_root_path(tmp_path):
     ({"type": "filesystem", "property": "suid_sgid", "allow": [1]}, "'allow' must be a list of strings"),
 ])
 def test_filesystem_bad_entries_are_refused(check, message):
-    with pytest.raises(c.CatalogError, match=message):
-        c.validate_control(control(check=check))
+    with pytest.raises(common.CatalogError, match=message):
+        catalog.validate_control(control(check=check))
 
 
 @given(st.lists(st.tuples(st.from_regex(r"\A/[a-z ]{1,10}\Z"), st.sampled_from(["nfs", "ext4", "proc", "fuse.x"]))))
 def test_mount_parser_decodes_escaped_points(mounts):
     text = "".join("dev %s %s rw 0 0\n" % (point.replace(" ", "\\040"), fstype) for point, fstype in mounts)
-    assert c.parse_mounts(text) == mounts
+    assert parsers.parse_mounts(text) == mounts
 
 
 # --------------------------------------------------------------------------- apt-config
@@ -634,7 +639,7 @@ def test_apt_config_effective_value_and_later_override(tmp_path):
 
 
 def test_apt_config_lists_join_items():
-    values = c.parse_apt_config_dump(APT_DUMP)
+    values = parsers.parse_apt_config_dump(APT_DUMP)
     assert values["Unattended-Upgrade::Origins-Pattern"] == "origin=Debian,label=Debian-Security, origin=Debian,label=Debian"
     assert values["APT::Architecture"] == "amd64" and values["APT"] == ""
 
@@ -643,12 +648,12 @@ def test_apt_config_lists_join_items():
                        st.from_regex(r'\A[ !#-~]{0,12}\Z'), max_size=6))
 def test_apt_config_parser_round_trips(settings):
     text = "".join('%s "%s";\n' % item for item in settings.items())
-    assert c.parse_apt_config_dump(text) == settings
+    assert parsers.parse_apt_config_dump(text) == settings
 
 
 @given(st.text(max_size=200))
 def test_apt_config_parser_never_raises(text):
-    assert isinstance(c.parse_apt_config_dump(text), dict)
+    assert isinstance(parsers.parse_apt_config_dump(text), dict)
 
 
 # --------------------------------------------------------------------------- sudoers
@@ -707,8 +712,8 @@ def test_sudoers_missing_is_error_and_bad_entries_refused(tmp_path):
     for check, message in (({"type": "sudoers"}, "needs one of 'setting'"),
                            ({"type": "sudoers", "forbid": "root"}, "'forbid' must be one of"),
                            ({"type": "sudoers", "setting": "use_pty"}, "needs 'expect'")):
-        with pytest.raises(c.CatalogError, match=message):
-            c.validate_control(control(check=check))
+        with pytest.raises(common.CatalogError, match=message):
+            catalog.validate_control(control(check=check))
 
 
 @pytest.mark.parametrize("rule, expected", [
@@ -720,10 +725,10 @@ def test_sudoers_missing_is_error_and_bad_entries_refused(tmp_path):
     ("%wheel ALL=(ALL) NOPASSWD: SETENV: ALL", True),
 ])
 def test_nopasswd_all(rule, expected):
-    assert c.nopasswd_all(rule) is expected
+    assert parsers.nopasswd_all(rule) is expected
 
 
 @given(st.text(max_size=300))
 def test_sudoers_parser_never_raises(text):
-    for kind, payload, number in c.parse_sudoers_lines(text):
+    for kind, payload, number in parsers.parse_sudoers_lines(text):
         assert kind in ("include", "includedir", "defaults", "rule") and number >= 1

@@ -6,7 +6,8 @@ import re
 import pytest
 import yaml
 
-from ansible_collections.prodready.platform.plugins.module_utils import compliance as c
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import catalog
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import common
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 CATALOG_DIR = os.path.join(ROOT, "roles", "compliance", "files", "catalog")
@@ -46,14 +47,14 @@ def dummy_parameters():
 
 def test_catalog_has_at_least_80_valid_controls():
     controls = load()
-    normalized = c.validate_catalog(controls, dummy_parameters())
+    normalized = catalog.validate_catalog(controls, dummy_parameters())
     assert len(normalized) >= 80
 
 
 def test_every_parameter_the_catalog_uses_is_defined_by_the_role():
     used = set()
     for entry in load():
-        used |= c.parameter_names(entry)
+        used |= catalog.parameter_names(entry)
     missing = used - set(dummy_parameters())
     assert not missing, "parameters used by the catalog but missing in roles/compliance/vars/main.yml: %s" % sorted(missing)
 
@@ -68,12 +69,12 @@ def test_every_framework_reference_is_well_formed():
 
 def test_every_framework_and_component_is_covered():
     controls = load()
-    for framework in c.FRAMEWORKS:
+    for framework in common.FRAMEWORKS:
         assert sum(1 for e in controls if framework in e["frameworks"]) >= 10, framework
     components = set(e["component"] for e in controls)
     assert {"hardening", "tls", "service", "exporters", "backup", "integrity", "compliance"} <= components
     check_types = set(e["check"]["type"] for e in controls)
-    assert check_types == set(c.CHECK_TYPES), set(c.CHECK_TYPES) - check_types
+    assert check_types == set(catalog.CHECK_TYPES), set(catalog.CHECK_TYPES) - check_types
 
 
 def test_retention_and_audit_trail_controls_exist():

@@ -1,0 +1,125 @@
+# -*- coding: utf-8 -*-
+# Copyright: prodready.platform contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Check types that judge effective configuration: sshd_setting (sshd -T), sysctl (persisted + live),
+apt_config (apt-config dump), sudoers (includes followed)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.prodready.platform.plugins.module_utils._compliance.common import CatalogError, as_list, require
+from ansible_collections.prodready.platform.plugins.module_utils._compliance.compare import compare, validate_comparator
+from ansible_collections.prodready.platform.plugins.module_utils._compliance.parsers import nopasswd_all
+
+
+# sshd_setting: the effective value from `sshd -T`
+def _validate_sshd(check, where):
+    require(check, where, "key", "expect")
+    validate_comparator(check["expect"], where)
+
+
+def _eval_sshd(check, probe):
+    settings = probe.sshd()
+    key = str(check["key"]).lower()
+    values = settings.get(key)
+    value = None if values is None else " ".join(values)
+    ok, why = compare(value, check["expect"])
+    return ok, "sshd -T: %s %s (%s)" % (key, "unset" if value is None else value, why)
+
+
+# sysctl: persistent value (sysctl.d + sysctl.conf) and, outside containers, the live one
+def _validate_sysctl(check, where):
+    require(check, where, "key", "expect")
+    validate_comparator(check["expect"], where)
+
+
+def _eval_sysctl(check, probe):
+    key = str(check["key"]).replace("/", ".")
+    assignments = probe.sysctl_persistent().get(key) or []
+    persistent = assignments[-1] if assignments else None
+    ok, why = compare(persistent[0] if persistent else None, check["expect"])
+    evidence = ["persistent %s = %s (%s)" % (key, persistent[0], persistent[1]) if persistent
+                else "%s not set in sysctl.d/sysctl.conf" % key]
+    if not ok and persistent:
+        evidence[0] += ": " + why
+    # Name the assignments the winning one overrides: the usual finding is a compliant file the
+    # operator reads and a later drop-in that silently wins over it.
+    overridden = ["%s at %s" % (value, where) for value, where in assignments[:-1]]
+    if overridden:
+        evidence.append("overrides " + ", ".join(overridden))
+    if probe.check_live_sysctl():
+        live = probe.sysctl_live(key)
+        live_ok, live_why = compare(live, check["expect"])
+        evidence.append("live %s = %s%s" % (key, live, "" if live_ok else ": " + live_why))
+        ok = ok and live_ok
+    else:
+        evidence.append("live value not checked (container: /proc/sys belongs to the host)")
+    return ok, "; ".join(evidence)
+
+
+# apt_config: the effective value from `apt-config dump` (a later apt.conf.d file wins)
+def _validate_apt_config(check, where):
+    require(check, where, "key", "expect")
+    validate_comparator(check["expect"], where)
+
+
+def _eval_apt_config(check, probe):
+    key = str(check["key"])
+    value = probe.apt_config().get(key)
+    ok, why = compare(value, check["expect"])
+    return ok, "apt-config dump: %s %s (%s)" % (key, "unset" if value is None else '"%s"' % value, why)
+
+
+# sudoers: /etc/sudoers with its includes as sudo reads them; one Defaults setting, or no NOPASSWD ALL
+SUDOERS_FORBID = ("nopasswd_all",)
+
+
+def _validate_sudoers(check, where):
+    if ("setting" in check) == ("forbid" in check):
+        raise CatalogError("%s: sudoers check needs one of 'setting' (with 'expect') or 'forbid'" % where)
+    if "setting" in check:
+        require(check, where, "setting", "expect")
+        validate_comparator(check["expect"], where)
+    elif check["forbid"] not in SUDOERS_FORBID:
+        raise CatalogError("%s: sudoers 'forbid' must be one of %s" % (where, ", ".join(SUDOERS_FORBID)))
+
+
+def _eval_sudoers(check, probe):
+    entries = probe.sudoers()
+    if "forbid" in check:
+        allow = [str(a) for a in as_list(check.get("allow"))]
+        offenders = ["%s (%s)" % (rule, where) for kind, rule, where in entries
+                     if kind == "rule" and nopasswd_all(rule) and rule.split()[0] not in allow]
+        if offenders:
+            return False, "NOPASSWD ALL: " + "; ".join(offenders)
+        return True, "no rule grants ALL without a password (%d rules read)" % sum(1 for e in entries if e[0] == "rule")
+    name = str(check["setting"])
+    generic, scoped = [], []
+    for kind, payload, where in entries:
+        if kind != "defaults":
+            continue
+        scope, settings = payload
+        for key, value in settings:
+            if key == name:
+                (scoped if scope else generic).append((value, where, scope))
+    effective = generic[-1] if generic else None
+    ok, why = compare(effective[0] if effective else None, check["expect"])
+    evidence = ["Defaults %s = %s at %s%s" % (name, effective[0], effective[1], "" if ok else ": " + why)
+                if effective else "Defaults %s not set (%s)" % (name, why)]
+    if len(generic) > 1:
+        evidence.append("overrides " + ", ".join("%s at %s" % (v, w) for v, w, unused_scope in generic[:-1]))
+    # Defaults:alice !use_pty weakens the setting for alice alone: it fails the control as well.
+    for value, where, scope in scoped:
+        good, scoped_why = compare(value, check["expect"])
+        ok = ok and good
+        evidence.append("Defaults%s %s = %s at %s%s" % (scope, name, value, where, "" if good else ": " + scoped_why))
+    return ok, "; ".join(evidence)
+
+
+CHECK_TYPES = {
+    "sshd_setting": (_validate_sshd, _eval_sshd),
+    "sysctl": (_validate_sysctl, _eval_sysctl),
+    "apt_config": (_validate_apt_config, _eval_apt_config),
+    "sudoers": (_validate_sudoers, _eval_sudoers),
+}
