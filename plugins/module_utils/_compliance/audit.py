@@ -11,6 +11,7 @@ import datetime
 import time
 
 from ansible_collections.prodready.platform.plugins.module_utils._compliance.catalog import CHECK_TYPES, parse_date, validate_catalog, validate_waivers
+from ansible_collections.prodready.platform.plugins.module_utils._compliance.checks_units import systemd_properties
 from ansible_collections.prodready.platform.plugins.module_utils._compliance.common import (
     FRAMEWORKS, REPORT_SCHEMA_VERSION, SEVERITIES, SEVERITY_WEIGHTS, STATUSES, CatalogError, CheckError, as_list, short)
 from ansible_collections.prodready.platform.plugins.module_utils._compliance.probe import Probe
@@ -50,7 +51,7 @@ def _condition_holds(condition, probe, parameters):
 def _units_of(control):
     names = []
     check = control["check"]
-    if check["type"] in ("service", "unit_exposure"):
+    if check["type"] in ("service", "systemd", "unit_exposure"):
         names.extend(as_list(check["unit"]))
 
     def walk(conditions):
@@ -97,13 +98,17 @@ def summarize(results, frameworks):
     return summary, per_framework
 
 
-def run_audit(controls, parameters=None, waivers=None, frameworks=None, skip=None, probe=None, today=None):
-    """Validate everything first, then evaluate every control once. Returns a result dict."""
+def run_audit(controls, parameters=None, waivers=None, frameworks=None, skip=None, probe=None, today=None,
+              cis_ids=None):
+    """Validate everything first, then evaluate every control once. Returns a result dict.
+
+    ``cis_ids``: the CIS benchmark's recommendation ids; given, a control citing another id is a CatalogError.
+    """
     parameters = dict(parameters or {})
     for name in frameworks or []:
         if name not in FRAMEWORKS:
             raise CatalogError("framework filter %r does not exist; known: %s" % (name, ", ".join(sorted(FRAMEWORKS))))
-    catalog = validate_catalog(controls, parameters)
+    catalog = validate_catalog(controls, parameters, cis_ids)
     ids = set(c["id"] for c in catalog)
     for cid in skip or []:
         if cid not in ids:
@@ -115,11 +120,13 @@ def run_audit(controls, parameters=None, waivers=None, frameworks=None, skip=Non
     probe = probe or Probe()
     today = today or datetime.date.today()
     started = time.time()
-    units = []
+    units, properties = [], set()
     for control in selected:
         units.extend(_units_of(control))
+        if control["check"]["type"] == "systemd":
+            properties.update(systemd_properties(control["check"]))
     try:
-        probe.prefetch_units(units)
+        probe.prefetch_units(units, properties)  # one systemctl show for every unit and property
     except CheckError:
         pass  # reported per control when a unit is read
     exposure_units = [u for c in selected if c["check"]["type"] == "unit_exposure" for u in as_list(c["check"]["unit"])]

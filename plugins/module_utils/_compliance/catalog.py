@@ -75,8 +75,12 @@ def _validate_condition(condition, where):
             _validate_condition(item, where)
 
 
-def validate_control(control, parameters=None, known_ids=None):
-    """Check one catalog entry and return it with parameters substituted. Raises CatalogError."""
+def validate_control(control, parameters=None, known_ids=None, cis_ids=None):
+    """Check one catalog entry and return it with parameters substituted. Raises CatalogError.
+
+    ``cis_ids``: the recommendation ids of the CIS benchmark (a set); when given, every
+    ``frameworks.cis_debian12`` reference must be one of them.
+    """
     if not isinstance(control, dict):
         raise CatalogError("catalog entry %r is not a mapping" % (control,))
     cid = control.get("id")
@@ -104,6 +108,10 @@ def validate_control(control, parameters=None, known_ids=None):
             raise CatalogError("%s: unknown framework %r; known: %s" % (where, name, ", ".join(sorted(FRAMEWORKS))))
         if not isinstance(refs, list) or not refs or not all(isinstance(r, str) and r for r in refs):
             raise CatalogError("%s: framework %s needs a non-empty list of requirement ids (strings)" % (where, name))
+    unknown_cis = [ref for ref in frameworks.get("cis_debian12", []) if cis_ids is not None and ref not in cis_ids]
+    if unknown_cis:
+        raise CatalogError("%s: unknown %s recommendation id(s) %s; the benchmark reference lists no such id"
+                           % (where, FRAMEWORKS["cis_debian12"], ", ".join(unknown_cis)))
     conditions = control.get("applies_when", [])
     if not isinstance(conditions, list):
         raise CatalogError("%s: 'applies_when' must be a list of conditions" % where)
@@ -123,11 +131,13 @@ def validate_control(control, parameters=None, known_ids=None):
     return normalized
 
 
-def validate_catalog(controls, parameters=None):
+def validate_catalog(controls, parameters=None, cis_ids=None):
+    """Every entry validated (see validate_control); ``cis_ids`` None skips the CIS id check."""
     if not isinstance(controls, list) or not controls:
         raise CatalogError("the catalog is empty: give at least one control")
     known = set()
-    return [validate_control(c, parameters, known) for c in controls]
+    cis = None if cis_ids is None else set(str(i) for i in cis_ids)
+    return [validate_control(c, parameters, known, cis) for c in controls]
 
 
 def parse_date(value):

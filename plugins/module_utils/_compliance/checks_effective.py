@@ -13,19 +13,52 @@ from ansible_collections.prodready.platform.plugins.module_utils._compliance.com
 from ansible_collections.prodready.platform.plugins.module_utils._compliance.parsers import nopasswd_all
 
 
-# sshd_setting: the effective value from `sshd -T`
+# sshd_setting: the effective value from `sshd -T` (sshd_config with its Include files), and with
+# `contexts` also for each listed connection (`sshd -T -C user=,host=,addr=`: the Match blocks that
+# apply to it), so a Match block that weakens a setting for some clients fails the control too.
+SSHD_CONTEXT_KEYS = ("user", "host", "addr", "laddr", "lport", "rdomain")
+SSHD_CONTEXT_REQUIRED = ("user", "host", "addr")
+
+
 def _validate_sshd(check, where):
     require(check, where, "key", "expect")
     validate_comparator(check["expect"], where)
+    contexts = check.get("contexts", [])
+    if not isinstance(contexts, list):
+        raise CatalogError("%s: sshd_setting 'contexts' must be a list of connections {user, host, addr}" % where)
+    for context in contexts:
+        if not isinstance(context, dict) or any(k not in SSHD_CONTEXT_KEYS for k in context) \
+                or any(not context.get(k) for k in SSHD_CONTEXT_REQUIRED):
+            raise CatalogError("%s: each sshd_setting context needs %s (optional %s), got %r"
+                               % (where, ", ".join(SSHD_CONTEXT_REQUIRED), ", ".join(SSHD_CONTEXT_KEYS[3:]), context))
+        for value in context.values():
+            if not isinstance(value, (str, int)) or any(c in str(value) for c in ", \t\n="):
+                raise CatalogError("%s: sshd_setting context value %r must be one word (no comma, space or '=')"
+                                   % (where, value))
+
+
+def _sshd_value(settings, key):
+    values = settings.get(key)
+    return None if values is None else " ".join(values)
 
 
 def _eval_sshd(check, probe):
-    settings = probe.sshd()
     key = str(check["key"]).lower()
-    values = settings.get(key)
-    value = None if values is None else " ".join(values)
+    value = _sshd_value(probe.sshd(), key)
     ok, why = compare(value, check["expect"])
-    return ok, "sshd -T: %s %s (%s)" % (key, "unset" if value is None else value, why)
+    evidence = ["sshd -T: %s %s (%s)" % (key, "unset" if value is None else value, why)]
+    contexts = check.get("contexts") or []
+    for context in contexts:
+        spec = ",".join("%s=%s" % (k, context[k]) for k in sorted(context))
+        matched = _sshd_value(probe.sshd(context), key)
+        if matched == value:
+            continue
+        good, matched_why = compare(matched, check["expect"])
+        ok = ok and good
+        evidence.append("Match for %s: %s %s (%s)" % (spec, key, "unset" if matched is None else matched, matched_why))
+    if contexts and len(evidence) == 1:
+        evidence.append("same for %d Match context(s)" % len(contexts))
+    return ok, "; ".join(evidence)
 
 
 # sysctl: persistent value (sysctl.d + sysctl.conf) and, outside containers, the live one

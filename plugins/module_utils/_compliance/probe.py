@@ -23,6 +23,9 @@ from ansible_collections.prodready.platform.plugins.module_utils._compliance.par
     FS_PROPERTIES, FS_SCAN_MAX_ENTRIES, FS_SCAN_MAX_SECONDS, FS_SKIP_TREES, FS_SKIP_TYPES, SUDOERS_MAX_DEPTH,
     SYSCTL_DIRS, parse_apt_config_dump, parse_mounts, parse_sudoers_lines, parse_sysctl_conf)
 
+# What every unit read reports; checks of type systemd ask for more properties in the same call.
+UNIT_PROPERTIES = ("Id", "LoadState", "ActiveState", "SubState", "UnitFileState")
+
 
 def default_runner(argv, timeout, env=None):
     """Run ``argv`` without a shell; return ``(rc, stdout, stderr)``. Raises CheckError on timeout."""
@@ -114,19 +117,26 @@ class Probe(object):
             return installed
         return self._timed("packages", read)
 
-    def sshd(self):
+    def sshd(self, connection=None):
+        """``{keyword: [values]}`` of ``sshd -T``: the configuration sshd uses, Include files read.
+
+        ``connection`` (``{"user": ..., "host": ..., "addr": ...}``) adds ``-C``: the Match blocks
+        that apply to such a connection are applied too, as sshd does when the client connects.
+        """
+        spec = ",".join("%s=%s" % (key, connection[key]) for key in sorted(connection)) if connection else ""
+
         def read():
-            binary = "/usr/sbin/sshd"
-            rc, out, err = self.run([binary, "-T"], self.command_timeout)
+            argv = ["/usr/sbin/sshd", "-T"] + (["-C", spec] if spec else [])
+            rc, out, err = self.run(argv, self.command_timeout)
             if rc != 0:
-                raise CheckError("sshd -T failed (rc %d): %s" % (rc, short(err.strip(), 300)))
+                raise CheckError("sshd %s failed (rc %d): %s" % (" ".join(argv[1:]), rc, short(err.strip(), 300)))
             settings = {}
             for line in out.splitlines():
                 parts = line.strip().split(None, 1)
                 if parts:
                     settings.setdefault(parts[0].lower(), []).append(parts[1] if len(parts) > 1 else "")
             return settings
-        return self._timed("sshd", read)
+        return self._timed("sshd" + (":" + spec if spec else ""), read)
 
     def apt_config(self):
         """The effective apt configuration, one ``apt-config dump`` per audit."""
@@ -346,16 +356,17 @@ class Probe(object):
                     dirs.append(item)
         return dirs
 
-    def prefetch_units(self, names):
-        """One ``systemctl show`` for every unit the audit needs."""
+    def prefetch_units(self, names, properties=()):
+        """One ``systemctl show`` for every unit the audit needs (UNIT_PROPERTIES plus ``properties``)."""
         names = sorted(set(n for n in names if n))
-        wanted = [n for n in names if n not in self._cache.get("units", {})]
+        units = self._cache.setdefault("units", {})
+        fetched = self._cache.setdefault("unit_properties", {})
+        asked = tuple(UNIT_PROPERTIES) + tuple(sorted(set(properties) - set(UNIT_PROPERTIES)))
+        wanted = [n for n in names if n not in units or not set(asked) <= fetched.get(n, set())]
         if not wanted:
             return
         start = time.time()
-        units = self._cache.setdefault("units", {})
-        rc, out, err = self.run(["systemctl", "show", "--no-pager",
-                                 "--property=Id,LoadState,ActiveState,SubState,UnitFileState", "--"] + wanted,
+        rc, out, err = self.run(["systemctl", "show", "--no-pager", "--property=" + ",".join(asked), "--"] + wanted,
                                 self.command_timeout)
         blocks = [b for b in re.split(r"\n\s*\n", out.strip()) if b.strip()] if out.strip() else []
         if rc != 0 and len(blocks) != len(wanted):
@@ -363,20 +374,19 @@ class Probe(object):
                 units[name] = CheckError("systemctl show failed (rc %d): %s" % (rc, short(err.strip(), 200)))
         else:
             for name, block in zip(wanted, blocks):
-                props = {}
+                props = dict(units[name]) if isinstance(units.get(name), dict) else {}
                 for line in block.splitlines():
                     if "=" in line:
                         key, value = line.split("=", 1)
                         props[key] = value
                 units[name] = props
+                fetched[name] = fetched.get(name, set()) | set(asked)
         self.timings["systemctl_show"] = round(self.timings.get("systemctl_show", 0) + time.time() - start, 4)
 
-    def unit(self, name):
-        units = self._cache.get("units", {})
-        if name not in units:
-            self.prefetch_units([name])
-            units = self._cache["units"]
-        value = units.get(name)
+    def unit(self, name, properties=()):
+        """A unit's properties as systemd applies them (unit file and drop-ins merged)."""
+        self.prefetch_units([name], properties)
+        value = self._cache["units"].get(name)
         if isinstance(value, CheckError):
             raise value
         return value or {"LoadState": "not-found"}

@@ -732,3 +732,120 @@ def test_nopasswd_all(rule, expected):
 def test_sudoers_parser_never_raises(text):
     for kind, payload, number in parsers.parse_sudoers_lines(text):
         assert kind in ("include", "includedir", "defaults", "rule") and number >= 1
+
+
+# ----------------------------------------------------------------------------- systemd (systemctl show)
+
+UNITS = {
+    "nginx.service": {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled",
+                      "FragmentPath": "/lib/systemd/system/nginx.service",
+                      "DropInPaths": "/etc/systemd/system/nginx.service.d/10-hardening.conf",
+                      "ProtectSystem": "strict", "NoNewPrivileges": "yes", "PrivateTmp": "yes"},
+    "weak.service": {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled",
+                     "FragmentPath": "/lib/systemd/system/weak.service",
+                     "DropInPaths": "/etc/systemd/system/weak.service.d/10-hardening.conf /etc/systemd/system/weak.service.d/zz.conf",
+                     "ProtectSystem": "no", "NoNewPrivileges": "yes", "PrivateTmp": "yes"},
+    "ctrl-alt-del.target": {"LoadState": "masked", "ActiveState": "inactive", "UnitFileState": "masked",
+                            "FragmentPath": "/dev/null", "DropInPaths": ""},
+    "debug-shell.service": {"LoadState": "loaded", "ActiveState": "inactive", "UnitFileState": "disabled",
+                            "FragmentPath": "/lib/systemd/system/debug-shell.service", "DropInPaths": ""},
+}
+
+
+def systemctl_show_properties(argv):
+    asked = argv[[a.startswith("--property=") for a in argv].index(True)][len("--property="):].split(",")
+    names = argv[argv.index("--") + 1:]
+    blocks = []
+    for name in names:
+        props = dict(UNITS.get(name, {"LoadState": "not-found", "ActiveState": "inactive", "UnitFileState": ""}), Id=name)
+        blocks.append("\n".join("%s=%s" % (key, props.get(key, "")) for key in asked))
+    return 0, "\n\n".join(blocks) + "\n", ""
+
+
+def test_systemd_state_and_properties_name_the_drop_in(tmp_path):
+    runner = FakeRunner({("systemctl", "show"): systemctl_show_properties})
+    sandbox = {"ProtectSystem": {"equals": "strict"}, "NoNewPrivileges": {"equals": "yes"}}
+    result = audit(tmp_path, [
+        control("D-1", {"type": "systemd", "unit": "nginx.service", "enabled": True, "active": True, "properties": sandbox}),
+        control("D-2", {"type": "systemd", "unit": "weak.service", "properties": sandbox}),
+        control("D-3", {"type": "systemd", "unit": "ctrl-alt-del.target", "masked": True}),
+        control("D-4", {"type": "systemd", "unit": "debug-shell.service", "masked": True}),
+        control("D-5", {"type": "systemd", "unit": ["gone.service"], "enabled": False, "absent_ok": True}),
+        control("D-6", {"type": "systemd", "unit": "gone.service", "active": True}),
+        control("D-7", {"type": "service", "unit": "nginx.service", "active": True}),
+    ], runner=runner)
+    got = dict((r["id"], r["status"]) for r in result["controls"])
+    assert got == {"D-1": "pass", "D-2": "fail", "D-3": "pass", "D-4": "fail", "D-5": "pass", "D-6": "fail", "D-7": "pass"}
+    assert "ProtectSystem 'no' != 'strict'" in status(result, "D-2")["evidence"]
+    assert "/etc/systemd/system/weak.service.d/zz.conf" in status(result, "D-2")["evidence"]
+    assert "masked=false, wanted true" in status(result, "D-4")["evidence"]
+    # one systemctl show for every unit and every property of the audit
+    shows = [call for call in runner.calls if call[:2] == ["systemctl", "show"]]
+    assert len(shows) == 1 and "ProtectSystem" in shows[0][3]
+
+
+@pytest.mark.parametrize("check, message", [
+    ({"type": "systemd", "unit": "x.service"}, "needs 'enabled', 'active', 'masked' and/or 'properties'"),
+    ({"type": "systemd", "unit": "x.service", "masked": "yes"}, "'masked' must be true or false"),
+    ({"type": "systemd", "unit": "x.service", "properties": {"protect_system": {"equals": "strict"}}}, "not a systemctl show property"),
+    ({"type": "systemd", "unit": "x.service", "properties": {"ProtectSystem": {"same": "strict"}}}, "unknown comparison"),
+])
+def test_systemd_bad_entries_are_refused(check, message):
+    with pytest.raises(common.CatalogError, match=message):
+        catalog.validate_control(control(check=check))
+
+
+# ----------------------------------------------------------------------------- sshd -T with Match contexts
+
+def sshd_with_match(argv):
+    if "-C" in argv and "user=root" in argv[argv.index("-C") + 1]:
+        return 0, SSHD_T.replace("permitrootlogin no", "permitrootlogin yes"), ""
+    return 0, SSHD_T, ""
+
+
+def test_sshd_match_block_that_weakens_a_setting_fails(tmp_path):
+    runner = FakeRunner({("/usr/sbin/sshd", "-T"): sshd_with_match})
+    contexts = [{"user": "root", "host": "audit.invalid", "addr": "192.0.2.10"},
+                {"user": "nobody", "host": "audit.invalid", "addr": "192.0.2.10"}]
+    result = audit(tmp_path, [
+        control("S-1", {"type": "sshd_setting", "key": "permitrootlogin", "expect": {"equals": "no"}, "contexts": contexts}),
+        control("S-2", {"type": "sshd_setting", "key": "maxauthtries", "expect": {"max": 4}, "contexts": contexts}),
+    ], runner=runner)
+    assert status(result, "S-1")["status"] == "fail"
+    assert "Match for addr=192.0.2.10,host=audit.invalid,user=root: permitrootlogin yes" in status(result, "S-1")["evidence"]
+    assert status(result, "S-2")["status"] == "pass" and "same for 2 Match context(s)" in status(result, "S-2")["evidence"]
+    # one sshd -T for the global configuration and one per context, shared by every control
+    assert sorted(" ".join(call) for call in runner.calls) == [
+        "/usr/sbin/sshd -T", "/usr/sbin/sshd -T -C addr=192.0.2.10,host=audit.invalid,user=nobody",
+        "/usr/sbin/sshd -T -C addr=192.0.2.10,host=audit.invalid,user=root"]
+
+
+@pytest.mark.parametrize("contexts, message", [
+    ({"user": "root"}, "must be a list"),
+    ([{"user": "root", "addr": "192.0.2.1"}], "needs user, host, addr"),
+    ([{"user": "root,x", "host": "h", "addr": "192.0.2.1"}], "must be one word"),
+    ([{"user": "root", "host": "h", "addr": "192.0.2.1", "group": "x"}], "needs user, host, addr"),
+])
+def test_sshd_bad_contexts_are_refused(contexts, message):
+    with pytest.raises(common.CatalogError, match=message):
+        catalog.validate_control(control(check={"type": "sshd_setting", "key": "x", "expect": {"equals": "no"},
+                                                "contexts": contexts}))
+
+
+# ----------------------------------------------------------------------------- bad input: clear errors
+
+def test_unknown_cis_id_is_refused_when_the_benchmark_ids_are_known(tmp_path):
+    entry = control(check={"type": "file", "path": "/etc/x"})
+    entry["frameworks"]["cis_debian12"] = ["1.1.1.1", "99.9.9"]
+    with pytest.raises(common.CatalogError, match=r"control T-001: unknown CIS Debian Linux 12 Benchmark v1.1.0 "
+                                                  r"recommendation id\(s\) 99.9.9"):
+        engine.run_audit([entry], probe=host_probe.Probe(runner=FakeRunner(), root=str(tmp_path)), cis_ids=["1.1.1.1"])
+    # without the benchmark's ids the reference is only checked for its form (catalog test)
+    assert catalog.validate_catalog([entry])[0]["frameworks"]["cis_debian12"] == ["1.1.1.1", "99.9.9"]
+
+
+def test_unknown_check_type_names_the_control_and_its_file():
+    entry = control(check={"type": "sshd_effective", "key": "x"}, source="ssh.yml")
+    with pytest.raises(common.CatalogError, match=r"control T-001 \(ssh.yml\): unknown check type 'sshd_effective'; "
+                                                  r"known: .*systemd"):
+        catalog.validate_catalog([entry])
