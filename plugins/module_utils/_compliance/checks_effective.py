@@ -1,12 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: prodready.platform contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Check types that judge effective configuration: sshd_setting (sshd -T), sysctl (persisted + live),
-apt_config (apt-config dump), sudoers (includes followed)."""
+"""Check types that judge effective configuration: sshd_setting (sshd -T, Match contexts), sysctl
+(persisted + live), apt_config (apt-config dump), sudoers (includes followed), kernel_module (modprobe.d
+as kmod reads it + live)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import re
 
 from ansible_collections.prodready.platform.plugins.module_utils._compliance.common import CatalogError, as_list, require
 from ansible_collections.prodready.platform.plugins.module_utils._compliance.compare import compare, validate_comparator
@@ -150,9 +153,42 @@ def _eval_sudoers(check, probe):
     return ok, "; ".join(evidence)
 
 
+
+# kernel_module: a module cannot be loaded — its effective install command (the first one kmod reads
+# across modprobe.d, an earlier-sorting drop-in wins) runs /bin/false or /bin/true, optionally it is
+# blacklisted, and outside containers it is not loaded now.
+_DISABLED_INSTALL_RE = re.compile(r"^/(usr/)?bin/(true|false)\b")
+
+
+def _validate_kernel_module(check, where):
+    require(check, where, "module")
+    if "blacklisted" in check and not isinstance(check["blacklisted"], bool):
+        raise CatalogError("%s: kernel_module 'blacklisted' must be true or false" % where)
+
+
+def _eval_kernel_module(check, probe):
+    module = str(check["module"]).replace("-", "_")
+    config = probe.modprobe()
+    install = config["install"].get(module)
+    ok = bool(install and _DISABLED_INSTALL_RE.match(install[0]))
+    evidence = ["install %s %s (%s)" % (module, install[0], install[1]) if install
+                else "no install command for %s in modprobe.d" % module]
+    if install and not ok:
+        evidence[0] += ": must be /bin/false or /bin/true (the first install line kmod reads wins)"
+    if check.get("blacklisted"):
+        where = config["blacklist"].get(module)
+        ok = ok and bool(where)
+        evidence.append("blacklisted at %s" % where if where else "not blacklisted")
+    if probe.check_live_sysctl():
+        loaded = module in probe.loaded_modules()
+        ok = ok and not loaded
+        evidence.append("loaded now" if loaded else "not loaded")
+    return ok, "; ".join(evidence)
+
 CHECK_TYPES = {
     "sshd_setting": (_validate_sshd, _eval_sshd),
     "sysctl": (_validate_sysctl, _eval_sysctl),
     "apt_config": (_validate_apt_config, _eval_apt_config),
     "sudoers": (_validate_sudoers, _eval_sudoers),
+    "kernel_module": (_validate_kernel_module, _eval_kernel_module),
 }

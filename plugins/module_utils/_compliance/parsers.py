@@ -53,6 +53,36 @@ FS_PROPERTIES = ("suid_sgid", "world_writable_dirs", "world_writable_files", "un
 FS_EVIDENCE_ITEMS = 20
 
 
+# modprobe.d(5) as kmod reads it: *.conf of these directories, a file name in an earlier directory
+# masks the same name in a later one, the rest in lexical order of their names. For a module's
+# `install` command the FIRST one read wins (kmod: "find only the first command"), so a drop-in that
+# sorts earlier silently replaces `install cramfs /bin/false`.
+MODPROBE_DIRS = ("/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d",
+                 "/usr/lib/modprobe.d")
+
+
+def parse_modprobe_conf(text):
+    """``[(command, module, rest, line_number)]`` of one modprobe.d file (``install``, ``blacklist``, ...).
+
+    ``#`` starts a comment line; a trailing backslash continues a line; module names compare with
+    ``-`` and ``_`` as the same character, so they are returned with ``_``.
+    """
+    found, pending, start = [], "", 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not pending:
+            start = number
+        if raw.rstrip().endswith("\\"):
+            pending += raw.rstrip()[:-1] + " "
+            continue
+        line = (pending + raw).strip()
+        pending = ""
+        parts = line.split(None, 2)
+        if len(parts) < 2 or line.startswith("#"):
+            continue
+        found.append((parts[0], parts[1].replace("-", "_"), parts[2] if len(parts) > 2 else "", start))
+    return found
+
+
 def parse_mounts(text):
     """``[(mount_point, fstype)]`` from /proc/self/mounts (octal escapes such as ``\\040`` decoded)."""
     found = []

@@ -21,7 +21,8 @@ from ansible_collections.prodready.platform.plugins.module_utils.textfile import
 from ansible_collections.prodready.platform.plugins.module_utils._compliance.common import CheckError, short
 from ansible_collections.prodready.platform.plugins.module_utils._compliance.parsers import (
     FS_PROPERTIES, FS_SCAN_MAX_ENTRIES, FS_SCAN_MAX_SECONDS, FS_SKIP_TREES, FS_SKIP_TYPES, SUDOERS_MAX_DEPTH,
-    SYSCTL_DIRS, parse_apt_config_dump, parse_mounts, parse_sudoers_lines, parse_sysctl_conf)
+    MODPROBE_DIRS, SYSCTL_DIRS, parse_apt_config_dump, parse_modprobe_conf, parse_mounts, parse_sudoers_lines,
+    parse_sysctl_conf)
 
 # What every unit read reports; checks of type systemd ask for more properties in the same call.
 UNIT_PROPERTIES = ("Id", "LoadState", "ActiveState", "SubState", "UnitFileState")
@@ -190,12 +191,7 @@ class Probe(object):
 
     def sysctl_files(self):
         """The files ``sysctl --system`` reads, in the order it applies them (see SYSCTL_DIRS)."""
-        by_name = {}
-        for directory in SYSCTL_DIRS:
-            for path in self.glob(directory + "/*.conf"):
-                # the first directory holding a name wins: /etc/sysctl.d/x.conf masks /usr/lib/sysctl.d/x.conf
-                by_name.setdefault(os.path.basename(path), path)
-        files = [by_name[name] for name in sorted(by_name)]
+        files = self.conf_d_files(SYSCTL_DIRS)
         conf = self.path("/etc/sysctl.conf")
         # Debian links /etc/sysctl.d/99-sysctl.conf to ../sysctl.conf: read it once, where it applies.
         if os.path.isfile(conf) and not any(os.path.realpath(f) == os.path.realpath(conf) for f in files):
@@ -217,6 +213,45 @@ class Probe(object):
             return values
         return self._timed("sysctl", read)
 
+    def conf_d_files(self, directories):
+        """``*.conf`` of ``directories`` as systemd-style tools read them: an earlier directory's file
+        masks the same name in a later one; the survivors in lexical order of their names."""
+        by_name = {}
+        for directory in directories:
+            for path in self.glob(directory + "/*.conf"):
+                by_name.setdefault(os.path.basename(path), path)
+        return [by_name[name] for name in sorted(by_name)]
+
+    def modprobe(self):
+        """``{"install": {module: (command, where)}, "blacklist": {module: where}}``: the first install
+        command of a module wins (as kmod), every blacklist line counts."""
+        def read():
+            config = {"install": {}, "blacklist": {}}
+            for path in self.conf_d_files(MODPROBE_DIRS):
+                try:
+                    with open(path) as handle:
+                        text = handle.read()
+                except (IOError, OSError):
+                    continue
+                for command, module, rest, number in parse_modprobe_conf(text):
+                    where = "%s:%d" % (self.unroot(path), number)
+                    if command == "install":
+                        config["install"].setdefault(module, (rest, where))
+                    elif command == "blacklist":
+                        config["blacklist"].setdefault(module, where)
+            return config
+        return self._timed("modprobe", read)
+
+    def loaded_modules(self):
+        """Names of the modules the running kernel has loaded (/proc/modules)."""
+        def read():
+            try:
+                with open(self.path("/proc/modules")) as handle:
+                    return set(line.split()[0] for line in handle if line.strip())
+            except (IOError, OSError) as exc:
+                raise CheckError("cannot read /proc/modules: %s" % exc.strerror)
+        return self._timed("loaded_modules", read)
+
     def sysctl_live(self, key):
         path = self.path("/proc/sys/" + key.replace(".", "/"))
         try:
@@ -226,6 +261,7 @@ class Probe(object):
             raise CheckError("cannot read %s: %s" % (path, exc.strerror))
 
     def check_live_sysctl(self):
+        """Whether live kernel state (/proc/sys, /proc/modules) is this host's: not inside a container."""
         if self.live_sysctl == "never":
             return False
         if self.live_sysctl == "always":

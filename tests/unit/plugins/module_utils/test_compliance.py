@@ -849,3 +849,32 @@ def test_unknown_check_type_names_the_control_and_its_file():
     with pytest.raises(common.CatalogError, match=r"control T-001 \(ssh.yml\): unknown check type 'sshd_effective'; "
                                                   r"known: .*systemd"):
         catalog.validate_catalog([entry])
+
+
+# ----------------------------------------------------------------------------- kernel_module (modprobe.d as kmod reads it)
+
+def test_kernel_module_first_install_wins_across_modprobe_dirs(tmp_path):
+    write(tmp_path, "/etc/modprobe.d/hardening.conf", "blacklist cramfs\ninstall cramfs /bin/false\n"
+                                                       "blacklist udf\ninstall udf /bin/false\ninstall sctp /bin/true\n")
+    # an earlier-sorting drop-in in a lower-priority directory replaces udf's install command
+    write(tmp_path, "/usr/local/lib/modprobe.d/00-planted.conf", "install udf /sbin/modprobe --ignore-install udf\n")
+    # the same file name in /etc masks the one in /lib: its line does not count
+    write(tmp_path, "/lib/modprobe.d/hardening.conf", "install rds /bin/false\n")
+    write(tmp_path, "/proc/modules", "sctp 409600 2 - Live 0x0\n")
+    controls = [control("K-%d" % i, {"type": "kernel_module", "module": name, "blacklisted": blacklisted})
+                for i, (name, blacklisted) in enumerate([("cramfs", True), ("udf", True), ("sctp", False), ("rds", False)], 1)]
+    result = audit(tmp_path, controls, live_sysctl="always")
+    got = dict((r["id"], r["status"]) for r in result["controls"])
+    assert got == {"K-1": "pass", "K-2": "fail", "K-3": "fail", "K-4": "fail"}
+    assert "install udf /sbin/modprobe --ignore-install udf (/usr/local/lib/modprobe.d/00-planted.conf:1)" \
+        in status(result, "K-2")["evidence"]
+    assert "loaded now" in status(result, "K-3")["evidence"]
+    assert "no install command for rds" in status(result, "K-4")["evidence"]
+    # in a container /proc/modules is the host's: not judged
+    assert status(audit(tmp_path, controls, live_sysctl="never"), "K-3")["status"] == "pass"
+
+
+@given(st.text(max_size=200))
+def test_modprobe_parser_never_raises(text):
+    for command, module, unused_rest, number in parsers.parse_modprobe_conf(text):
+        assert command and module and "-" not in module and number >= 1
