@@ -177,4 +177,3 @@ def validate_waivers(waivers, control_ids):
         entry["expires"] = expires.isoformat()
         out[cid] = entry
     return out
-

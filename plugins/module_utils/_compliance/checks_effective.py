@@ -153,7 +153,6 @@ def _eval_sudoers(check, probe):
     return ok, "; ".join(evidence)
 
 
-
 # kernel_module: a module cannot be loaded — its effective install command (the first one kmod reads
 # across modprobe.d, an earlier-sorting drop-in wins) runs /bin/false or /bin/true, optionally it is
 # blacklisted, and outside containers it is not loaded now.
@@ -184,6 +183,7 @@ def _eval_kernel_module(check, probe):
         ok = ok and not loaded
         evidence.append("loaded now" if loaded else "not loaded")
     return ok, "; ".join(evidence)
+
 
 CHECK_TYPES = {
     "sshd_setting": (_validate_sshd, _eval_sshd),

@@ -78,5 +78,3 @@ def octal_mode(value, where, key):
     if mode < 0 or mode > 0o7777:
         raise CatalogError("%s: '%s' out of range: %r" % (where, key, value))
     return mode
-
-

@@ -129,4 +129,3 @@ def compare(value, spec):
     if problems:
         return False, "; ".join(problems)
     return True, repr(text)
-

@@ -201,4 +201,3 @@ def nopasswd_all(rule):
         if nopasswd and command.strip() == "ALL":
             return True
     return False
-

@@ -48,8 +48,6 @@ def default_runner(argv, timeout, env=None):
     return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
-
-
 class Probe(object):
     """Reads host state once and caches it for every control of one audit."""
 
@@ -471,4 +469,3 @@ class Probe(object):
                     errors.append("%s: %s" % (os.path.basename(path), exc))
             return samples, errors
         return self._timed("metrics", read)
-

@@ -57,7 +57,7 @@ def write(root, path, text="", mode=0o644):
 
 def audit(tmp_path, controls, runner=None, **kwargs):
     probe = host_probe.Probe(runner=runner or FakeRunner(), root=str(tmp_path), textfile_dir="/metrics",
-                    live_sysctl=kwargs.pop("live_sysctl", "never"), now=kwargs.pop("now", None))
+                             live_sysctl=kwargs.pop("live_sysctl", "never"), now=kwargs.pop("now", None))
     return engine.run_audit(controls, probe=probe, **kwargs)
 
 
@@ -855,7 +855,7 @@ def test_unknown_check_type_names_the_control_and_its_file():
 
 def test_kernel_module_first_install_wins_across_modprobe_dirs(tmp_path):
     write(tmp_path, "/etc/modprobe.d/hardening.conf", "blacklist cramfs\ninstall cramfs /bin/false\n"
-                                                       "blacklist udf\ninstall udf /bin/false\ninstall sctp /bin/true\n")
+                                                      "blacklist udf\ninstall udf /bin/false\ninstall sctp /bin/true\n")
     # an earlier-sorting drop-in in a lower-priority directory replaces udf's install command
     write(tmp_path, "/usr/local/lib/modprobe.d/00-planted.conf", "install udf /sbin/modprobe --ignore-install udf\n")
     # the same file name in /etc masks the one in /lib: its line does not count

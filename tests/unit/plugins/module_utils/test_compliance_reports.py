@@ -36,7 +36,7 @@ def host_report(tmp_path, host):
          "check": {"type": "file", "path": "/x"}, "frameworks": {"cis_debian12": ["1.1.1"]}},
     ]
     result = engine.run_audit(controls, waivers=[{"control": "R-003", "reason": "ok", "expires": "2999-01-01"}],
-                         probe=host_probe.Probe(root=str(tmp_path)))
+                              probe=host_probe.Probe(root=str(tmp_path)))
     # the same document roles/compliance/tasks/reports.yml builds
     return {"schema_version": result["schema_version"], "kind": "host", "generated_at": "2026-11-23T12:00:00Z",
             "host": host, "system": {"distribution": "Debian", "version": "12.11", "kernel": "6.1", "container": ""},
