@@ -8,7 +8,7 @@ import shutil
 import pytest
 import yaml
 
-from ansible_collections.prodready.platform.plugins.module_utils import compliance as c
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import catalog as c
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CIS_DIR = os.path.join(ROOT, "roles", "compliance", "files", "cis")
