@@ -72,10 +72,12 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native, to_
 # Shippable module_utils: dotted name below plugins/module_utils -> the imported module. Ansible bundles a
 # module_utils file into this module's payload only when this file imports it, hence one import each.
 from ansible_collections.prodready.platform.plugins.module_utils import textfile
+from ansible_collections.prodready.platform.plugins.module_utils._backup import record as backup_record
 from ansible_collections.prodready.platform.plugins.module_utils._backup import retention as backup_retention
 
 SHIPPABLE = {
     "textfile": textfile,
+    "_backup.record": backup_record,
     "_backup.retention": backup_retention,
 }
 
