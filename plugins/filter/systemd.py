@@ -22,7 +22,8 @@ description:
     (C(LoadState=not-found), empty C(UnitFileState), C(ActiveState=inactive))."
   - "C(systemd_units_pending) takes that dict and returns, sorted, the units not yet in the wanted state:
     C(want=enabled) lists units whose C(UnitFileState) is not one that starts them at boot
-    (C(enabled), C(static), C(generated), C(alias)); C(want=active) lists units whose C(ActiveState) is not
+    (those for which C(systemctl is-enabled) exits 0: C(enabled), C(enabled-runtime), C(static), C(generated),
+    C(alias), C(indirect), C(transient)); C(want=active) lists units whose C(ActiveState) is not
     C(active) (C(activating) and C(reloading) count as active); C(want=disabled) and C(want=inactive)
     the opposite."
 options:
@@ -57,9 +58,8 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.six import string_types
 
-# UnitFileState values that mean the unit starts at boot or needs no enabling.
-ENABLED_STATES = frozenset(("enabled", "static", "generated", "alias"))
-ACTIVE_STATES = frozenset(("active", "activating", "reloading"))
+from ansible_collections.prodready.platform.plugins.module_utils._systemd.units import ACTIVE_STATES, ENABLED_STATES, parse_show
+
 WANTS = ("enabled", "disabled", "active", "inactive")
 
 
@@ -68,20 +68,8 @@ def systemd_units(text):
         return {}
     if not isinstance(text, string_types):
         raise AnsibleFilterError("systemd_units expects the text output of systemctl show, got %s" % type(text).__name__)
-    units = {}
-    properties = {}
     # systemctl separates units with an empty line; the Id property names each block.
-    for line in to_text(text).splitlines() + [""]:
-        line = line.strip()
-        if not line:
-            if properties.get("Id"):
-                units[properties["Id"]] = properties
-            properties = {}
-            continue
-        key, sep, value = line.partition("=")
-        if sep:
-            properties[key] = value
-    return units
+    return dict((block["Id"], block) for block in parse_show(to_text(text)) if block.get("Id"))
 
 
 def systemd_units_pending(units, want):
