@@ -337,9 +337,9 @@ def scan(module):
             return result
     rules = pathrules.PathRules(params["include"], params["exclude"])
     body = baseline.create_baseline(params["paths"], rules, None, system_paths=None if params["system_checks"] else {},
-                                     packages=params["packages"], workers=params["workers"] or None,
-                                     package_owners=params["package_owners"], dpkg_admin_dir=params["dpkg_admin_dir"],
-                                     host=params["host"])[0]
+                                    packages=params["packages"], workers=params["workers"] or None,
+                                    package_owners=params["package_owners"], dpkg_admin_dir=params["dpkg_admin_dir"],
+                                    host=params["host"])[0]
     result["body"] = base64.b64encode(zlib.compress(manifest.canonical_json(body), 6)).decode("ascii")
     result["entries"] = len(body["entries"])
     updates, others = [], []

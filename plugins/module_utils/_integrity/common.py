@@ -81,6 +81,7 @@ class SignatureError(ManifestError):
 class MissingDependencyError(IntegrityError):
     """An optional library (cryptography, boto3) is needed for this operation."""
 
+
 def parse_level(level):
     if level not in LEVELS:
         raise ConfigError("unknown level %r: choose one of %s" % (level, ", ".join(LEVELS)))

@@ -35,7 +35,7 @@ def verify_tree(body, level, workers=None, system_paths=None, packages=True, res
     rules = pathrules.PathRules(config.get("include"), config.get("exclude"))
     current = scan.walk(config.get("paths") or [], rules, missing_ok=True)
     added, removed, changed, hashed = compare.compare_entries(body["entries"], current, level,
-                                                      rehash_all=level_index >= 2, workers=workers)
+                                                              rehash_all=level_index >= 2, workers=workers)
     result["files_checked"] += len(current)
     result["files_hashed"] += hashed
     result["added"].extend(added)
@@ -51,7 +51,7 @@ def verify_tree(body, level, workers=None, system_paths=None, packages=True, res
             for group in sorted(baseline_system):
                 now = scan.walk(groups.get(group, []), missing_ok=True) if groups.get(group) else {}
                 a, r, c, h = compare.compare_entries(baseline_system[group], now, level, rehash_all=True,
-                                             workers=workers, group=group)
+                                                     workers=workers, group=group)
                 result["files_checked"] += len(now)
                 result["files_hashed"] += h
                 result["added"].extend(a)
@@ -195,9 +195,9 @@ def verify(manifest_data, public_keys, level, reference_data=None, workers=None,
                 result["offhost_sha256"] = remote_digest
                 local_digest = result.get("manifest_sha256")
                 if local_digest != remote_digest:
-                    results.signature_violation(result, manifest_path, "local manifest differs from the off-host copy "
-                                        "(local %s, off-host %s): the host was rebaselined outside the playbook" % (
-                                            local_digest or "unverifiable", remote_digest), kind="offhost")
+                    message = ("local manifest differs from the off-host copy (local %s, off-host %s): the host was "
+                               "rebaselined outside the playbook" % (local_digest or "unverifiable", remote_digest))
+                    results.signature_violation(result, manifest_path, message, kind="offhost")
                 result["checks"]["offhost"] = "off-host copy verified (%s)" % remote_digest[:16]
                 body = bound(reference, "offhost:" + manifest_path)
     if body is not None:

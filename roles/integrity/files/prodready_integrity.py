@@ -104,7 +104,7 @@ def run_check(config, level):
             manifest_path=manifest_path, accept_package_updates=config.get("accept_package_updates", True),
             expected_host=config.get("host"), expected_config=expected_config(config),
             package_state=dpkg.PackageState(config.get("dpkg_admin_dir") or dpkg.DPKG_ADMIN_DIR,
-                                                 config.get("dpkg_log") or dpkg.DPKG_LOG))
+                                            config.get("dpkg_log") or dpkg.DPKG_LOG))
     except common.UnsupportedVersionError as exc:
         return results_lib.error_result(level, str(exc), path=manifest_path)
 
@@ -241,7 +241,7 @@ def cmd_verify(args):
         fcntl.flock(lock, fcntl.LOCK_EX)
         result = run_check(config, level)
         manifest.write_file_atomic(os.path.join(config["state_dir"], "last-%s.json" % level),
-                                    manifest.canonical_json(result), mode=0o600)
+                                   manifest.canonical_json(result), mode=0o600)
         if not args.no_metrics:
             write_metrics(config)
         sent = [] if args.no_notify else notify_once(config, result)

@@ -88,7 +88,7 @@ def test_manifest_diff_accepts_signed_text():
     key = signing.generate_private_key_text()
     old = manifest.sign_manifest(manifest.build_manifest({}, ["/srv"]), key).decode()
     new_body = manifest.build_manifest({"/srv/x": {"type": "file", "size": 1, "mode": 420, "uid": 0, "gid": 0,
-                                                    "mtime_ns": 1, "ctime_ns": 1, "inode": 1, "sha256": "a" * 64}}, ["/srv"])
+                                                   "mtime_ns": 1, "ctime_ns": 1, "inode": 1, "sha256": "a" * 64}}, ["/srv"])
     new = manifest.sign_manifest(new_body, key).decode()
     assert filters.integrity_manifest_diff(old, new)["added"] == ["/srv/x"]
     assert set(filters.FilterModule().filters()) == {"integrity_summary", "integrity_violations", "integrity_manifest_diff",

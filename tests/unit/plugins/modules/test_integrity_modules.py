@@ -157,7 +157,7 @@ def test_baseline_never_overwritten_with_wrong_key(tmp_path, tree):
     assert rotated.result["key_id"] == signing.key_id(signing.load_private_key(OTHER_KEY))
     assert rotated.result["added"] == [str(tree / "dropped")]
     body = manifest_lib.load_manifest((tmp_path / "state" / "baseline.json").read_bytes(),
-                                   signing.public_key_text(signing.load_private_key(OTHER_KEY)))
+                                      signing.public_key_text(signing.load_private_key(OTHER_KEY)))
     assert str(tree / "dropped") not in body["entries"] and body["host"] == "testhost"
 
 

@@ -106,13 +106,13 @@ def root(tmp_path):
 
 def baseline(root, dpkg, system_paths=None):
     body = baseline_lib.create_baseline([str(root)], system_paths=system_paths if system_paths is not None else {},
-                                     packages=False, dpkg_admin_dir=dpkg.admin)[0]
+                                        packages=False, dpkg_admin_dir=dpkg.admin)[0]
     return manifest.sign_manifest(body, KEY)
 
 
 def check(data, dpkg, level="standard", accept=True):
     return verify.verify(data, PUB, level, packages=False, system_paths={}, accept_package_updates=accept,
-                            package_state=dpkg.state())
+                         package_state=dpkg.state())
 
 
 def tool_files(root, version):
@@ -131,10 +131,10 @@ def test_baseline_records_owner_and_version_but_not_conffiles(root, dpkg):
 
 def test_no_dpkg_database_records_nothing(root, tmp_path):
     body = baseline_lib.create_baseline([str(root)], system_paths={}, packages=False,
-                                     dpkg_admin_dir=str(tmp_path / "none"))[0]
+                                        dpkg_admin_dir=str(tmp_path / "none"))[0]
     assert "dpkg_owners" not in body["packages"]
     assert baseline_lib.create_baseline([str(root)], system_paths={}, packages=False, package_owners=False,
-                                     dpkg_admin_dir=str(tmp_path / "none"))[0]["packages"] == {}
+                                        dpkg_admin_dir=str(tmp_path / "none"))[0]["packages"] == {}
 
 
 def test_shared_and_diverted_paths_are_not_recorded(root, dpkg):
@@ -402,7 +402,7 @@ def test_system_group_files_are_classified_too(root, dpkg, tmp_path):
     assert unit in manifest.load_manifest(data, PUB)["packages"]["dpkg_owners"]["tool"]["files"]
     dpkg.install("tool", "1.0-2", dict(tool_files(root, "1.1"), **{unit: b"[Service]\nNice=5\n"}))
     result = verify.verify(data, PUB, "comprehensive", packages=False, system_paths=system,
-                              package_state=dpkg.state())
+                           package_state=dpkg.state())
     assert result["ok"] and unit in [i["path"] for i in result["package_updates"]]
 
 
