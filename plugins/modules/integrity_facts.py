@@ -12,8 +12,8 @@ module: integrity_facts
 short_description: Read what the integrity role checks before it changes anything
 description:
   - Reads, in one run, the host state the C(integrity) role needs before its first change, and
-    changes nothing: which of the scanned paths do not exist, which of the monitor's Debian
-    packages are not installed, and which signing key the host's baseline names.
+    changes nothing. It reports which of the scanned paths do not exist, which of the monitor's
+    Debian packages are not installed, and which signing key the host's baseline names.
   - The role refuses a host whose scanned paths are missing or whose baseline names a key the
     controller does not trust (nothing is changed then), installs the missing packages, and on a
     fresh host in check mode reports the baseline it would create instead of failing.
