@@ -10,10 +10,15 @@ import subprocess
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ansible_collections.prodready.platform.plugins.module_utils import integrity
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import baseline as baseline_lib
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import compare
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import dpkg as dpkg_lib
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import manifest
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import signing
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import verify
 
-KEY = integrity.generate_private_key_text()
-PUB = integrity.public_key_text(integrity.load_private_key(KEY))
+KEY = signing.generate_private_key_text()
+PUB = signing.public_key_text(signing.load_private_key(KEY))
 
 
 class FakeDpkg(object):
@@ -82,7 +87,7 @@ class FakeDpkg(object):
                     "upgrade" if old else "install", name, arch, old["version"] if old else "<none>", version))
 
     def state(self):
-        return integrity.PackageState(self.admin, self.log, aliases={})
+        return dpkg_lib.PackageState(self.admin, self.log, aliases={})
 
 
 @pytest.fixture
@@ -100,14 +105,14 @@ def root(tmp_path):
 
 
 def baseline(root, dpkg, system_paths=None):
-    body = integrity.create_baseline([str(root)], system_paths=system_paths if system_paths is not None else {},
-                                     packages=False, dpkg_admin_dir=dpkg.admin)[0]
-    return integrity.sign_manifest(body, KEY)
+    body = baseline_lib.create_baseline([str(root)], system_paths=system_paths if system_paths is not None else {},
+                                        packages=False, dpkg_admin_dir=dpkg.admin)[0]
+    return manifest.sign_manifest(body, KEY)
 
 
 def check(data, dpkg, level="standard", accept=True):
-    return integrity.verify(data, PUB, level, packages=False, system_paths={}, accept_package_updates=accept,
-                            package_state=dpkg.state())
+    return verify.verify(data, PUB, level, packages=False, system_paths={}, accept_package_updates=accept,
+                         package_state=dpkg.state())
 
 
 def tool_files(root, version):
@@ -119,17 +124,17 @@ def tool_files(root, version):
 
 def test_baseline_records_owner_and_version_but_not_conffiles(root, dpkg):
     dpkg.install("tool", "1.0-1", tool_files(root, "1.0"), conffiles={str(root / "etc" / "tool.conf"): b"a=1\n"})
-    body = integrity.load_manifest(baseline(root, dpkg), PUB)
+    body = manifest.load_manifest(baseline(root, dpkg), PUB)
     owners = body["packages"]["dpkg_owners"]
     assert owners == {"tool": {"version": "1.0-1", "files": sorted(tool_files(root, "1.0"))}}
 
 
 def test_no_dpkg_database_records_nothing(root, tmp_path):
-    body = integrity.create_baseline([str(root)], system_paths={}, packages=False,
-                                     dpkg_admin_dir=str(tmp_path / "none"))[0]
+    body = baseline_lib.create_baseline([str(root)], system_paths={}, packages=False,
+                                        dpkg_admin_dir=str(tmp_path / "none"))[0]
     assert "dpkg_owners" not in body["packages"]
-    assert integrity.create_baseline([str(root)], system_paths={}, packages=False, package_owners=False,
-                                     dpkg_admin_dir=str(tmp_path / "none"))[0]["packages"] == {}
+    assert baseline_lib.create_baseline([str(root)], system_paths={}, packages=False, package_owners=False,
+                                        dpkg_admin_dir=str(tmp_path / "none"))[0]["packages"] == {}
 
 
 def test_shared_and_diverted_paths_are_not_recorded(root, dpkg):
@@ -138,7 +143,7 @@ def test_shared_and_diverted_paths_are_not_recorded(root, dpkg):
     dpkg.install("two", "1", {shared: b"x\n", str(root / "bin" / "two"): b"2\n"})
     with open(os.path.join(dpkg.admin, "diversions"), "w") as handle:
         handle.write("%s\n%s.distrib\nlocal\n" % (root / "bin" / "two", root / "bin" / "two"))
-    owners = integrity.load_manifest(baseline(root, dpkg), PUB)["packages"]["dpkg_owners"]
+    owners = manifest.load_manifest(baseline(root, dpkg), PUB)["packages"]["dpkg_owners"]
     assert owners == {"one": {"version": "1", "files": [str(root / "bin" / "one")]}}
 
 
@@ -146,12 +151,12 @@ def test_merged_usr_aliases(tmp_path):
     (tmp_path / "usr" / "bin").mkdir(parents=True)
     os.symlink("usr/bin", str(tmp_path / "bin"))
     os.symlink("/elsewhere", str(tmp_path / "sbin"))
-    aliases = integrity.usrmerge_aliases(str(tmp_path))
+    aliases = dpkg_lib.usrmerge_aliases(str(tmp_path))
     assert aliases == {"/bin/": "/usr/bin/"}
-    assert integrity.canonical_package_path("/bin/ls", aliases) == "/usr/bin/ls"
-    assert integrity.canonical_package_path("/binary", aliases) == "/binary"
-    assert integrity._list_prefixes(["/usr/bin", "/etc", "/usr/bin/sub"], aliases) == ["/bin", "/etc", "/usr/bin"]
-    assert integrity._list_prefixes(["/"], aliases) == ["/"]
+    assert dpkg_lib.canonical_package_path("/bin/ls", aliases) == "/usr/bin/ls"
+    assert dpkg_lib.canonical_package_path("/binary", aliases) == "/binary"
+    assert dpkg_lib._list_prefixes(["/usr/bin", "/etc", "/usr/bin/sub"], aliases) == ["/bin", "/etc", "/usr/bin"]
+    assert dpkg_lib._list_prefixes(["/"], aliases) == ["/"]
 
 
 def test_merged_usr_ownership_is_found_under_usr(tmp_path):
@@ -160,7 +165,7 @@ def test_merged_usr_ownership_is_found_under_usr(tmp_path):
     (admin / "status").write_text("Package: coreutils\nStatus: install ok installed\nArchitecture: amd64\nVersion: 9.1-1\n")
     (admin / "info" / "coreutils.list").write_text("/.\n/bin\n/bin/ls\n/usr/bin/env\n")
     entries = {"/usr/bin/ls": {"type": "file"}, "/usr/bin/env": {"type": "file"}, "/usr/bin/other": {"type": "file"}}
-    owners = integrity.dpkg_package_owners(entries, ["/usr/bin"], str(admin), aliases={"/bin/": "/usr/bin/"})
+    owners = dpkg_lib.dpkg_package_owners(entries, ["/usr/bin"], str(admin), aliases={"/bin/": "/usr/bin/"})
     assert owners == {"coreutils": {"version": "9.1-1", "files": ["/usr/bin/env", "/usr/bin/ls"]}}
 
 
@@ -357,7 +362,7 @@ def test_multiarch_package_and_log_arch(root, dpkg):
     lib = {str(root / "bin" / "libx.so.1"): b"lib 1\n"}
     dpkg.install("libx1", "1.0", lib, multiarch=True, arch="amd64")
     data = baseline(root, dpkg)
-    assert "libx1:amd64" in integrity.load_manifest(data, PUB)["packages"]["dpkg_owners"]
+    assert "libx1:amd64" in manifest.load_manifest(data, PUB)["packages"]["dpkg_owners"]
     dpkg.install("libx1", "1.1", {str(root / "bin" / "libx.so.1"): b"lib 1.1\n"}, multiarch=True, arch="amd64")
     assert check(data, dpkg)["package_updates"][0]["package"] == "libx1:amd64"
 
@@ -381,9 +386,9 @@ def test_unreadable_dpkg_status_leaves_violations(root, dpkg):
 
 def test_baseline_without_ownership_says_so(root, dpkg):
     dpkg.install("tool", "1.0-1", tool_files(root, "1.0"))
-    body = integrity.create_baseline([str(root)], system_paths={}, packages=False, package_owners=False)[0]
+    body = baseline_lib.create_baseline([str(root)], system_paths={}, packages=False, package_owners=False)[0]
     dpkg.install("tool", "1.0-2", tool_files(root, "1.1"))
-    result = check(integrity.sign_manifest(body, KEY), dpkg)
+    result = check(manifest.sign_manifest(body, KEY), dpkg)
     assert len(result["violations"]) == 2 and "no package ownership" in result["skipped"]["package_updates"]
 
 
@@ -394,10 +399,10 @@ def test_system_group_files_are_classified_too(root, dpkg, tmp_path):
     dpkg.install("tool", "1.0-1", dict(tool_files(root, "1.0"), **{unit: b"[Service]\n"}))
     system = {"unit": [str(units)]}
     data = baseline(root, dpkg, system_paths=system)
-    assert unit in integrity.load_manifest(data, PUB)["packages"]["dpkg_owners"]["tool"]["files"]
+    assert unit in manifest.load_manifest(data, PUB)["packages"]["dpkg_owners"]["tool"]["files"]
     dpkg.install("tool", "1.0-2", dict(tool_files(root, "1.1"), **{unit: b"[Service]\nNice=5\n"}))
-    result = integrity.verify(data, PUB, "comprehensive", packages=False, system_paths=system,
-                              package_state=dpkg.state())
+    result = verify.verify(data, PUB, "comprehensive", packages=False, system_paths=system,
+                           package_state=dpkg.state())
     assert result["ok"] and unit in [i["path"] for i in result["package_updates"]]
 
 
@@ -405,25 +410,25 @@ def test_system_group_files_are_classified_too(root, dpkg, tmp_path):
 
 def test_drift_of_only_package_updates_can_be_re_signed(root, dpkg):
     dpkg.install("tool", "1.0-1", tool_files(root, "1.0"))
-    old = integrity.load_manifest(baseline(root, dpkg), PUB)
+    old = manifest.load_manifest(baseline(root, dpkg), PUB)
     dpkg.install("tool", "1.0-2", tool_files(root, "1.1"))
-    new = integrity.create_baseline([str(root)], system_paths={}, packages=False, dpkg_admin_dir=dpkg.admin)[0]
-    updates, violations = integrity.package_update_drift(old, new, dpkg.state())
+    new = baseline_lib.create_baseline([str(root)], system_paths={}, packages=False, dpkg_admin_dir=dpkg.admin)[0]
+    updates, violations = compare.package_update_drift(old, new, dpkg.state())
     assert violations == [] and len(updates) == 2
     assert new["packages"]["dpkg_owners"]["tool"]["version"] == "1.0-2"
     (root / "bin" / "local-script").write_text("#!/bin/sh\nevil\n")
-    new = integrity.create_baseline([str(root)], system_paths={}, packages=False, dpkg_admin_dir=dpkg.admin)[0]
-    updates, violations = integrity.package_update_drift(old, new, dpkg.state())
+    new = baseline_lib.create_baseline([str(root)], system_paths={}, packages=False, dpkg_admin_dir=dpkg.admin)[0]
+    updates, violations = compare.package_update_drift(old, new, dpkg.state())
     assert len(updates) == 2 and [v["path"] for v in violations] == [str(root / "bin" / "local-script")]
 
 
 def test_drift_with_new_dpkg_verify_failures_is_not_only_updates(root, dpkg):
     dpkg.install("tool", "1.0-1", tool_files(root, "1.0"))
-    old = integrity.load_manifest(baseline(root, dpkg), PUB)
-    new = integrity.create_baseline([str(root)], system_paths={}, packages=False, dpkg_admin_dir=dpkg.admin)[0]
+    old = manifest.load_manifest(baseline(root, dpkg), PUB)
+    new = baseline_lib.create_baseline([str(root)], system_paths={}, packages=False, dpkg_admin_dir=dpkg.admin)[0]
     old["packages"]["dpkg_verify"] = {}
     new["packages"]["dpkg_verify"] = {"/usr/bin/passwd": "??5??????"}
-    assert [v["kind"] for v in integrity.package_update_drift(old, new, dpkg.state())[1]] == ["package"]
+    assert [v["kind"] for v in compare.package_update_drift(old, new, dpkg.state())[1]] == ["package"]
 
 
 # ---------------------------------------------------------------- parsers (property-based)
@@ -438,22 +443,22 @@ md5s = st.text("0123456789abcdef", min_size=32, max_size=32)
 @given(st.dictionaries(rel_paths, md5s, max_size=20))
 def test_md5sums_round_trip(sums):
     text = "".join("%s  %s\n" % (digest, path) for path, digest in sums.items())
-    assert integrity.parse_md5sums(text.encode()) == dict(("/" + p, d) for p, d in sums.items())
+    assert dpkg_lib.parse_md5sums(text.encode()) == dict(("/" + p, d) for p, d in sums.items())
 
 
 @given(st.lists(rel_paths, max_size=20))
 def test_list_round_trip(paths):
     text = "/.\n" + "".join("/%s\n" % p for p in paths)
-    assert integrity.parse_dpkg_list(text.encode()) == ["/."] + ["/" + p for p in paths]
+    assert dpkg_lib.parse_dpkg_list(text.encode()) == ["/."] + ["/" + p for p in paths]
 
 
 @given(st.binary(max_size=400))
 def test_parsers_never_raise_on_garbage(data):
-    integrity.parse_md5sums(data)
-    integrity.parse_dpkg_list(data)
-    integrity.parse_dpkg_status(data)
-    integrity.parse_diversions(data)
-    integrity.parse_dpkg_log(data)
+    dpkg_lib.parse_md5sums(data)
+    dpkg_lib.parse_dpkg_list(data)
+    dpkg_lib.parse_dpkg_status(data)
+    dpkg_lib.parse_diversions(data)
+    dpkg_lib.parse_dpkg_log(data)
 
 
 @given(st.dictionaries(names, st.fixed_dictionaries({
@@ -472,7 +477,7 @@ def test_status_round_trip(packages):
             lines += [" /%s %s%s" % (p, "0" * 32, " obsolete" if item["obsolete"] else "") for p in item["conffiles"]]
         lines += ["Description: x", " Version: 0.0 (a continuation line, not a field)"]
         stanzas.append("\n".join(lines))
-    parsed = integrity.parse_dpkg_status(("\n\n".join(stanzas) + "\n").encode())
+    parsed = dpkg_lib.parse_dpkg_status(("\n\n".join(stanzas) + "\n").encode())
     expected = dict(("%s:%s" % (n, i["arch"]) if i["same"] else n, i) for n, i in packages.items())
     assert set(parsed) == set(expected)
     for key, item in expected.items():
@@ -487,22 +492,22 @@ def test_log_keeps_only_upgrades(upgrades):
         lines += ["2026-12-01 10:00:01 upgrade %s:%s %s %s" % (name, arch, old, new),
                   "2026-12-01 10:00:02 status unpacked %s:%s %s" % (name, arch, new),
                   "2026-12-01 10:00:03 install %s:%s <none> %s" % (name, arch, new)]
-    assert integrity.parse_dpkg_log("\n".join(lines).encode()) == [
+    assert dpkg_lib.parse_dpkg_log("\n".join(lines).encode()) == [
         ("%s:%s" % (n, a), o, v) for n, a, o, v in upgrades]
 
 
 @given(versions, versions)
 def test_version_order_is_antisymmetric(a, b):
-    swapped = integrity.compare_debian_versions(b, a)  # pylint: disable=arguments-out-of-order
-    assert integrity.compare_debian_versions(a, b) == -swapped
-    assert integrity.compare_debian_versions(a, a) == 0
+    swapped = dpkg_lib.compare_debian_versions(b, a)  # pylint: disable=arguments-out-of-order
+    assert dpkg_lib.compare_debian_versions(a, b) == -swapped
+    assert dpkg_lib.compare_debian_versions(a, a) == 0
 
 
 @pytest.mark.skipif(not shutil.which("dpkg"), reason="needs dpkg")
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(versions, versions)
 def test_version_order_matches_dpkg(a, b):
-    ours = integrity.compare_debian_versions(a, b)
+    ours = dpkg_lib.compare_debian_versions(a, b)
     for op, want in (("lt", ours < 0), ("eq", ours == 0), ("gt", ours > 0)):
         assert (subprocess.call(["dpkg", "--compare-versions", a, op, b]) == 0) == want, (a, op, b)
 
@@ -510,7 +515,7 @@ def test_version_order_matches_dpkg(a, b):
 def test_version_order_examples():
     ordered = ["1.0~rc1", "1.0", "1.0-1", "1.0-1+deb12u1", "1.0a", "1.0.1", "1:0.1"]
     for low, high in zip(ordered, ordered[1:]):
-        assert integrity.compare_debian_versions(low, high) == -1, (low, high)
-    assert integrity.compare_debian_versions("3.0.15-1~deb12u1", "3.0.14-1~deb12u2") == 1
+        assert dpkg_lib.compare_debian_versions(low, high) == -1, (low, high)
+    assert dpkg_lib.compare_debian_versions("3.0.15-1~deb12u1", "3.0.14-1~deb12u2") == 1
     with pytest.raises(ValueError):
-        integrity.compare_debian_versions("x:1", "1")
+        dpkg_lib.compare_debian_versions("x:1", "1")
