@@ -14,7 +14,7 @@ short_description: Keep lines in several existing files in one module run
 version_added: "1.2.0"
 description:
   - For files a package owns and Debian gives no drop-in directory for (C(/etc/login.defs),
-    C(/etc/pam.d/su), C(/etc/audit/auditd.conf), the C(Include) line of C(sshd_config)): each
+    C(/etc/pam.d/su), C(/etc/audit/auditd.conf), the C(Include) line of C(sshd_config)), each
     line is kept as M(ansible.builtin.lineinfile) keeps it, for several lines and files in a single
     module run, where lineinfile needs one run per line.
   - For each entry of O(files[].lines), in order - the last line matching O(files[].lines[].regexp)

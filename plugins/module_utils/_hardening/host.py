@@ -29,8 +29,11 @@ def system_accounts_with_shell(entries):
     return sorted(set(names))
 
 
-def pam_module_available(name, patterns=("/usr/lib/*/security/%s.so", "/lib/*/security/%s.so",
-                                          "/usr/lib/security/%s.so", "/lib/security/%s.so")):
+PAM_MODULE_PATTERNS = ("/usr/lib/*/security/%s.so", "/lib/*/security/%s.so", "/usr/lib/security/%s.so",
+                       "/lib/security/%s.so")
+
+
+def pam_module_available(name, patterns=PAM_MODULE_PATTERNS):
     """Whether a PAM module is installed (pam_securetty is gone from Debian 13)."""
     return any(glob.glob(pattern % name) for pattern in patterns)
 

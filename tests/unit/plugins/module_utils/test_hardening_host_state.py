@@ -50,8 +50,8 @@ def test_authorized_keys_files_expand_tokens():
     config = {"authorizedkeysfile": ".ssh/authorized_keys /etc/ssh/keys/%u %h/.ssh/extra"}
     assert ssh.authorized_keys_files(config, "bob", "/home/bob") == [
         "/home/bob/.ssh/authorized_keys", "/etc/ssh/keys/bob", "/home/bob/.ssh/extra"]
-    assert ssh.authorized_keys_files({}, "bob", "/home/bob") == ["/home/bob/.ssh/authorized_keys",
-                                                                  "/home/bob/.ssh/authorized_keys2"]
+    defaults = ["/home/bob/.ssh/authorized_keys", "/home/bob/.ssh/authorized_keys2"]
+    assert ssh.authorized_keys_files({}, "bob", "/home/bob") == defaults
 
 
 def test_guard_reads_the_users_keys(tmp_path):
