@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# Copyright: prodready.platform contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Accounts, PAM and package state the hardening role branches on."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import glob
+import os
+
+# Shells that do not allow a login; an empty shell field is treated the same.
+NO_LOGIN_SHELLS = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false", "")
+# System accounts whose shell is their purpose (sync runs /bin/sync, ...), and root.
+KEEP_SHELL = ("root", "sync", "shutdown", "halt")
+
+
+def system_accounts_with_shell(entries):
+    """Names of system accounts (uid < 1000, or nobody's 65534) with a login shell.
+
+    ``entries`` are passwd entries as pwd.getpwall() returns them."""
+    names = []
+    for entry in entries:
+        if entry.pw_name in KEEP_SHELL:
+            continue
+        if (entry.pw_uid < 1000 or entry.pw_uid == 65534) and entry.pw_shell not in NO_LOGIN_SHELLS:
+            names.append(entry.pw_name)
+    return sorted(set(names))
+
+
+PAM_MODULE_PATTERNS = ("/usr/lib/*/security/%s.so", "/lib/*/security/%s.so", "/usr/lib/security/%s.so",
+                       "/lib/security/%s.so")
+
+
+def pam_module_available(name, patterns=PAM_MODULE_PATTERNS):
+    """Whether a PAM module is installed (pam_securetty is gone from Debian 13)."""
+    return any(glob.glob(pattern % name) for pattern in patterns)
+
+
+def pam_modules(path):
+    """The PAM modules a file of /etc/pam.d names in its active lines ([] when it is missing)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines:
+        text = line.split("#", 1)[0]
+        for word in text.split():
+            if word.endswith(".so"):
+                module = os.path.basename(word)[:-3]
+                if module not in found:
+                    found.append(module)
+    return found
+
+
+def installed_packages(run, names):
+    """Which of ``names`` dpkg has installed."""
+    if not names:
+        return []
+    rc, out, _err = run(["dpkg-query", "-W", "-f=${db:Status-Abbrev} ${Package}\n"] + list(names))
+    # rc 1 when a name is unknown to dpkg: the known ones are still listed.
+    del rc
+    installed = []
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[0] == "ii":
+            installed.append(fields[1].split(":")[0])
+    return sorted(set(installed))
+
+
+def apt_lists_present(directory="/var/lib/apt/lists"):
+    """Whether apt has package lists (a fresh image ships without them, with a recent mtime that
+    fools cache_valid_time)."""
+    try:
+        return any("_Packages" in name for name in os.listdir(directory))
+    except OSError:
+        return False
+
+
+def audit_rules_stale(run, augenrules="/usr/sbin/augenrules"):
+    """Whether augenrules --check (read-only) finds the compiled audit.rules out of date with rules.d."""
+    if not os.path.exists(augenrules):
+        return False
+    _rc, out, _err = run([augenrules, "--check"])
+    return "should be updated" in out
