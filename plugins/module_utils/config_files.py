@@ -54,6 +54,11 @@ def content_sha1(content):
     return hashlib.sha1(content).hexdigest()
 
 
+# Owner and group of an item with manage_ownership=false, as the module resolves them: -1 tells
+# chown to leave that id alone, and item_differences does not compare it.
+UNMANAGED = -1
+
+
 def _resolve_id(name, lookup, field, what):
     """Numeric id of a user or group name (digits are taken as the id)."""
     if str(name).isdigit():
@@ -87,7 +92,7 @@ def _owner_differs(wanted, name, number, wanted_id=None):
 
 def item_differences(item, observed, resolved=None):
     """What differs between an item and the observed state of its path, in the order content,
-    mode, owner, group: the module's decision (it acts on exactly these) and the filter's.
+    mode, owner, group: the module's decision (it acts on exactly these).
 
     ``observed`` is observe()'s dict, or None when the path was not read. Reasons: ``unknown`` (not
     read: the module then runs and decides), ``created`` (absent), ``type`` (another kind of file
