@@ -11,6 +11,16 @@ import json  # noqa: E402
 
 import pytest  # noqa: E402
 
+try:
+    from hypothesis import settings
+except ImportError:  # pragma: no cover - hypothesis is in requirements-dev.txt
+    settings = None
+if settings is not None:
+    # Property tests judge results, not speed: on 2 shared cores an example can take longer than
+    # hypothesis' default 200 ms deadline, which then reports a correct test as flaky.
+    settings.register_profile("prodready", deadline=None)
+    settings.load_profile("prodready")
+
 
 @pytest.fixture
 def run_module(monkeypatch, capsys):
