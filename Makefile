@@ -52,6 +52,7 @@ venv: $(VENV)/.ready
 lint: venv
 	@$(STAGE) yamllint $(BIN)/yamllint --strict .
 	@$(STAGE) variables-doc $(BIN)/python tools/gen-variables.py --check
+	@$(STAGE) cis-coverage $(BIN)/python tools/gen-compliance-coverage.py --check
 	@$(STAGE) ansible-lint $(BIN)/ansible-lint --profile production --strict
 
 sanity: venv

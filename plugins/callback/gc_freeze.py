@@ -23,12 +23,17 @@ description:
     process's peak memory has grown by a quarter since the last full collection, the next task
     start collects once before freezing (a full collection at every play instead cost more than
     half of the gain).
-  - On the site playbook's no-op re-run (docs/benchmarks.md) the controller used about 10 % less
-    CPU with it.
-  - The repository's C(ansible.cfg) enables it (C(callbacks_enabled)); elsewhere add
-    C(prodready.platform.gc_freeze) to C(callbacks_enabled) or C(ANSIBLE_CALLBACKS_ENABLED).
-    Unlike a strategy plugin (third-party strategies are deprecated since ansible-core 2.19) it
-    works with any strategy.
+  - Opt-in controller tuning; nothing in the collection needs it and the repository's C(ansible.cfg)
+    does not enable it. Enable it with C(callbacks_enabled = prodready.platform.gc_freeze) in
+    C(ansible.cfg) or C(ANSIBLE_CALLBACKS_ENABLED). It works with any strategy.
+  - Measured on the site playbook's no-op re-run (docs/benchmarks.md, section Controller tuning), 6
+    hosts took 27.5-27.7 s with it against 29.3-29.4 s without (about 6 %), 1 host 14.1-14.8 s
+    against 14.9-15.0 s; it helps where many hosts share a busy controller.
+  - Risk. It uses public interfaces only (the callback hooks and Python's C(gc.freeze())), so a new
+    ansible-core is unlikely to make it fail, but its gain rests on how ansible-core runs tasks (a worker
+    forked from the main process per task and host), and if that changes the gain goes. While frozen,
+    cyclic garbage waits for the next full collection, so the controller's peak memory can be up to a
+    quarter higher.
 requirements:
   - Enabled in C(callbacks_enabled).
 seealso:

@@ -16,10 +16,12 @@ description:
     paths and returns the paths that differ, in order. A role reads its files once (type, mode, owner,
     group and SHA-1 of the content: the probe of the hardening role does) and runs each config_files task
     only when this list is not empty, so a converged host skips the module runs."
-  - "Compared as the module compares: content as UTF-8 bytes, modes read like the module's O(files[].mode)
-    (default 0644 for files, 0755 for directories), owner and group by name or numeric id (default root),
-    ownership not compared when O(files[].manage_ownership) is false. A path missing from the observed
-    state counts as different, so the module runs and decides."
+  - "The comparison is the module's own (C(item_differences) of the collection's C(module_utils/config_files.py),
+    which the module calls on the host): content as UTF-8 bytes, modes read like the module's O(files[].mode)
+    (default 0644 for files, 0755 for directories), ownership not compared when O(files[].manage_ownership) is
+    false. The one difference is that the controller compares owner and group by name or numeric id, where the
+    module compares the ids the names resolve to on the host. A path missing from the observed state counts as
+    different, so the module runs and decides."
 options:
   _input:
     description: The O(files) list of a config_files task.

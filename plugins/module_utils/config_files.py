@@ -1,12 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: prodready.platform contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What an item of prodready.platform.config_files asks for, read the same way everywhere.
+"""The one comparison of prodready.platform.config_files: what an item asks for, the state of its
+path, and what differs between them.
 
-The module uses it to converge files; the filter prodready.platform.config_files_pending uses it
-on the controller to compare the items with the state a role's probe read (type, mode, owner,
-group, SHA-1 of the content), so a role whose files are all converged skips the module run.
-Standard library only.
+The module decides with item_differences() on the host (observe() of the path, the item's mode,
+owner and group resolved there); the filter prodready.platform.config_files_pending makes the same
+call on the controller with the state a probe read with observe_paths(). Standard library only.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -67,25 +67,62 @@ def content_hmac(key, content):
     return hmac.new(key.strip(), content, hashlib.sha256).hexdigest()
 
 
-def _owner_differs(wanted, name, number):
+# Owner and group of an item with manage_ownership=false, as the module resolves them: -1 tells
+# chown to leave that id alone, and item_differences does not compare it.
+UNMANAGED = -1
+
+
+def _resolve_id(name, lookup, field, what):
+    """Numeric id of a user or group name (digits are taken as the id)."""
+    if str(name).isdigit():
+        return int(name)
+    try:
+        return getattr(lookup(name), field)
+    except KeyError:
+        raise ItemError("%s %r does not exist" % (what, name))
+
+
+def wanted_attributes(item):
+    """(mode, uid, gid) an item asks for, resolved on this host (the module's ``resolved``); the ids
+    are UNMANAGED when ownership is unmanaged. Raises ItemError for a bad mode or an unknown user or
+    group."""
+    mode = parse_mode(item.get("mode"), DEFAULT_MODES[item.get("state") or "file"])
+    if item.get("manage_ownership") is False:
+        return mode, UNMANAGED, UNMANAGED
+    return (mode, _resolve_id(item.get("owner") or "root", pwd.getpwnam, "pw_uid", "user"),
+            _resolve_id(item.get("group") or "root", grp.getgrnam, "gr_gid", "group"))
+
+
+def _owner_differs(wanted, name, number, wanted_id=None):
+    """An owner (or group) differs. On the host the module passes the id the wanted name resolves
+    to, and ids are compared (two names of one uid are the same owner); on the controller the name
+    is compared with the observed name, or a numeric owner with the observed id."""
+    if wanted_id is not None:
+        return number != wanted_id
     wanted = str(wanted or "root")
     return wanted != (str(number) if wanted.isdigit() else name)
 
 
-def item_differences(item, observed, key=None):
-    """What differs between an item and the observed state of its path, as the module would see it.
+def item_differences(item, observed, key=None, resolved=None):
+    """What differs between an item and the observed state of its path, in the order content,
+    mode, owner, group: the module's decision (it acts on exactly these) and the filter's.
 
-    ``observed`` is None when the path was not read, else a dict with ``type`` (file, directory,
-    absent or other), ``mode`` (octal text), ``uid``, ``gid``, ``owner``, ``group`` and, for files,
-    ``sha1`` or, for a file read with a key (observe_paths ``keyed``), ``hmac``, compared under
-    ``key``. Anything unknown counts as a difference: the module then runs and decides.
+    ``observed`` is observe()'s dict, or None when the path was not read. Reasons: ``unknown`` (not
+    read: the module then runs and decides), ``created`` (absent), ``type`` (another kind of file
+    is there: the module refuses), ``removed`` (an absent item's path exists), else any of
+    ``content``, ``mode``, ``owner``, ``group``. Content is compared as the SHA-1 of the UTF-8
+    bytes, or for a file observed with a key (observe_paths ``keyed``) as the HMAC under ``key``.
+
+    ``resolved`` is ``(mode, uid, gid)`` as the module resolved them on the host (ids UNMANAGED
+    when ownership is unmanaged). Without it (on the controller) the mode is parsed here, a mode
+    that does not parse counts as a difference, and owner and group are compared by name.
     """
     state = item.get("state") or "file"
     if observed is None:
         return ["unknown"]
     kind = observed.get("type")
     if state == "absent":
-        return [] if kind == "absent" else ["present"]
+        return [] if kind == "absent" else ["removed"]
     if kind != state:
         return ["created" if kind == "absent" else "type"]
     reasons = []
@@ -97,15 +134,20 @@ def item_differences(item, observed, key=None):
             same = observed.get("sha1") == content_sha1(item.get("content") or "")
         if not same:
             reasons.append("content")
+    uid = gid = None
     try:
-        if parse_mode(observed.get("mode"), None) != parse_mode(item.get("mode"), DEFAULT_MODES[state]):
+        if resolved is not None:
+            mode, uid, gid = resolved
+        else:
+            mode = parse_mode(item.get("mode"), DEFAULT_MODES[state])
+        if parse_mode(observed.get("mode"), None) != mode:
             reasons.append("mode")
     except (ItemError, TypeError):
         reasons.append("mode")
     if item.get("manage_ownership") is not False:
-        if _owner_differs(item.get("owner"), observed.get("owner"), observed.get("uid")):
+        if uid != UNMANAGED and _owner_differs(item.get("owner"), observed.get("owner"), observed.get("uid"), uid):
             reasons.append("owner")
-        if _owner_differs(item.get("group"), observed.get("group"), observed.get("gid")):
+        if gid != UNMANAGED and _owner_differs(item.get("group"), observed.get("group"), observed.get("gid"), gid):
             reasons.append("group")
     return reasons
 
@@ -117,9 +159,11 @@ def _name(lookup, number, field):
         return str(number)
 
 
-def observe(path, key=None):
+def observe(path, key=None, keep_content=False, read=True):
     """The state of one path as item_differences reads it (lstat: a symlink is type other). With
-    ``key`` (bytes), a file's content is given as its HMAC under the key, never as a plain digest."""
+    ``key`` (bytes), a file's content is given as its HMAC under the key, never as a plain digest.
+    ``keep_content`` adds the file's bytes as ``content`` (the module's diff shows them); with
+    ``read`` false a file is not opened (enough for an absent item)."""
     try:
         st = os.lstat(path)
     except OSError as exc:
@@ -140,12 +184,17 @@ def observe(path, key=None):
         "owner": _name(pwd.getpwuid, st.st_uid, "pw_name"),
         "group": _name(grp.getgrgid, st.st_gid, "gr_name"),
     }
-    if kind == "file":
+    if kind == "file" and read:
         digest = hmac.new(key, digestmod=hashlib.sha256) if key is not None else hashlib.sha1()
+        blocks = []
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 16), b""):
                 digest.update(block)
+                if keep_content:
+                    blocks.append(block)
         state["hmac" if key is not None else "sha1"] = digest.hexdigest()
+        if keep_content:
+            state["content"] = b"".join(blocks)
     return state
 
 

@@ -47,6 +47,22 @@ options:
     type: list
     elements: path
     default: []
+  cis_reference:
+    description:
+      - The CIS benchmark reference on the controller, a YAML mapping C(benchmark) (must be
+        C(CIS Debian Linux 12 Benchmark v1.1.0)) and C(recommendations), a list of C({id, title, level,
+        profiles, assessment}); the role's is C(roles/compliance/files/cis/debian12.yml). A relative path is
+        searched in the role's C(files/) directory first.
+      - Read by the action plugin on the controller, which passes its ids as O(cis_ids); a missing or
+        malformed file fails the task.
+    type: path
+  cis_ids:
+    description:
+      - Recommendation ids of the CIS benchmark. When set, every C(frameworks.cis_debian12) id of the
+        catalog must be one of them, else the module fails naming the control and the id. Unset, the ids
+        are not checked. Normally filled in from O(cis_reference).
+    type: list
+    elements: str
   parameters:
     description:
       - Values for C(${name}) placeholders in the catalog (thresholds, unit names, metric names).
@@ -187,9 +203,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.prodready.platform.plugins.module_utils.compliance import (
-    CatalogError, Probe, run_audit)
-from ansible_collections.prodready.platform.plugins.module_utils.compliance_scores import (
+from ansible_collections.prodready.platform.plugins.module_utils._compliance.audit import run_audit
+from ansible_collections.prodready.platform.plugins.module_utils._compliance.common import CatalogError
+from ansible_collections.prodready.platform.plugins.module_utils._compliance.probe import Probe
+from ansible_collections.prodready.platform.plugins.module_utils._compliance.scores import (
     DEFAULT_FILE_NAME, export_scores)
 from ansible_collections.prodready.platform.plugins.module_utils.textfile import FILE_NAME_RE, MetricError
 
@@ -200,6 +217,9 @@ def main():
             catalog=dict(type="list", elements="dict", default=[]),
             # Expanded into catalog by the action plugin on the controller; never reaches a host.
             catalog_files=dict(type="list", elements="path", default=[]),
+            # Expanded into cis_ids by the action plugin on the controller; never reaches a host.
+            cis_reference=dict(type="path"),
+            cis_ids=dict(type="list", elements="str"),
             parameters=dict(type="dict", default={}),
             waivers=dict(type="list", elements="dict", default=[]),
             frameworks=dict(type="list", elements="str", default=[]),
@@ -214,6 +234,9 @@ def main():
     )
     if module.params["catalog_files"]:
         module.fail_json(msg="catalog_files are read on the controller by the compliance_audit action plugin; "
+                             "call the module as prodready.platform.compliance_audit")
+    if module.params["cis_reference"]:
+        module.fail_json(msg="cis_reference is read on the controller by the compliance_audit action plugin; "
                              "call the module as prodready.platform.compliance_audit")
     if not module.params["catalog"]:
         module.fail_json(msg="the compliance catalog is empty: give catalog_files or catalog")
@@ -232,7 +255,7 @@ def main():
     try:
         result = run_audit(module.params["catalog"], parameters=module.params["parameters"],
                            waivers=module.params["waivers"], frameworks=module.params["frameworks"],
-                           skip=module.params["skip_controls"], probe=probe)
+                           skip=module.params["skip_controls"], probe=probe, cis_ids=module.params["cis_ids"])
     except CatalogError as exc:
         module.fail_json(msg="compliance catalog error: %s" % exc)
     changed = False

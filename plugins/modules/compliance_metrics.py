@@ -52,7 +52,7 @@ path:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.prodready.platform.plugins.module_utils.compliance_scores import (
+from ansible_collections.prodready.platform.plugins.module_utils._compliance.scores import (
     DEFAULT_FILE_NAME, export_scores)
 from ansible_collections.prodready.platform.plugins.module_utils.textfile import MetricError
 

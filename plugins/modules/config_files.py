@@ -18,9 +18,11 @@ description:
     M(ansible.builtin.copy) need two remote executions per file even when nothing changes. The
     roles of this collection use it for their file sets; on a converged host a set of ten files
     costs one round trip instead of twenty.
-  - Render templates on the controller with P(prodready.platform.template#lookup) (or
-    P(ansible.builtin.template#lookup)) and pass the text as O(files[].content); the template lookup
-    provides the same C(ansible_managed) header.
+  - Render templates on the controller with P(ansible.builtin.template#lookup) and pass the text
+    as O(files[].content); the template lookup provides the same C(ansible_managed) header.
+  - It reads each item's path (type, mode, owner, group, content), compares it with the item and
+    acts only on what differs; call it unconditionally. The comparison is C(item_differences) in
+    the collection's C(module_utils/config_files.py), the only place that decides what differs.
   - Each file is written to a temporary file in the destination directory, given its mode and
     owner, checked with O(files[].validate) when set, then renamed over the destination, so a
     reader never sees a partial file and a rejected file never replaces a good one.
@@ -144,58 +146,21 @@ items:
 """
 
 import errno
-import grp
 import os
-import pwd
 import shlex
-import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
-from ansible_collections.prodready.platform.plugins.module_utils.config_files import ItemError, parse_mode
+from ansible_collections.prodready.platform.plugins.module_utils.config_files import (
+    UNMANAGED,
+    ItemError,
+    item_differences,
+    observe,
+    wanted_attributes,
+)
 
 DIFF_LIMIT = 256 * 1024  # diffs of larger files show only the change of size
-
-
-# Owner and group of an item with manage_ownership=false: -1 tells chown to leave that id alone,
-# and the comparison skips it.
-UNMANAGED = -1
-
-
-def _resolve_id(name, lookup, field, what):
-    """Numeric id of a user or group name (digits are taken as the id)."""
-    if str(name).isdigit():
-        return int(name)
-    try:
-        return getattr(lookup(name), field)
-    except KeyError:
-        raise ItemError("%s %r does not exist" % (what, name))
-
-
-def _lstat(path):
-    try:
-        return os.lstat(path)
-    except OSError as exc:
-        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            return None
-        raise
-
-
-def _read(path):
-    with open(path, "rb") as handle:
-        return handle.read()
-
-
-def _attribute_reasons(st, mode, uid, gid):
-    reasons = []
-    if stat.S_IMODE(st.st_mode) != mode:
-        reasons.append("mode")
-    if uid != UNMANAGED and st.st_uid != uid:
-        reasons.append("owner")
-    if gid != UNMANAGED and st.st_gid != gid:
-        reasons.append("group")
-    return reasons
 
 
 def _text_for_diff(data, secret):
@@ -206,45 +171,31 @@ def _text_for_diff(data, secret):
     return to_text(data, errors="surrogate_or_replace")
 
 
-def _attribute_text(st):
-    if st is None:
+def _attribute_text(observed):
+    if observed["type"] == "absent":
         return ""
-    return "mode %04o, owner %d, group %d\n" % (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+    return "mode %s, owner %d, group %d\n" % (observed["mode"], observed["uid"], observed["gid"])
 
 
-def _wanted_text(mode, uid, gid, st=None):
+def _wanted_text(mode, uid, gid, observed):
     """The wanted attributes; an unmanaged id shows what the item has (or 'unmanaged' when new)."""
     def show(wanted, current):
         if wanted != UNMANAGED:
             return "%d" % wanted
         return "unmanaged" if current is None else "%d" % current
-    return "mode %04o, owner %s, group %s\n" % (
-        mode, show(uid, st.st_uid if st else None), show(gid, st.st_gid if st else None))
+    return "mode %04o, owner %s, group %s\n" % (mode, show(uid, observed.get("uid")), show(gid, observed.get("gid")))
 
 
-def wanted_attributes(item, default_mode):
-    """(mode, uid, gid) an item asks for; ids are UNMANAGED when ownership is unmanaged."""
-    mode = parse_mode(item.get("mode"), default_mode)
-    if item.get("manage_ownership") is False:
-        return mode, UNMANAGED, UNMANAGED
-    return (mode, _resolve_id(item.get("owner") or "root", pwd.getpwnam, "pw_uid", "user"),
-            _resolve_id(item.get("group") or "root", grp.getgrnam, "gr_gid", "group"))
-
-
-def plan_file(item):
-    """What writing one file would change: (reasons, before bytes or None, lstat or None)."""
-    path = item["path"]
-    st = _lstat(path)
-    new = to_bytes(item["content"], errors="surrogate_or_strict")
-    mode, uid, gid = wanted_attributes(item, "0644")
-    if st is None:
-        return ["created"], None, st, new, mode, uid, gid
-    if not stat.S_ISREG(st.st_mode):
-        raise ItemError("%s exists and is not a regular file" % path)
-    before = _read(path)
-    reasons = [] if before == new else ["content"]
-    reasons.extend(_attribute_reasons(st, mode, uid, gid))
-    return reasons, before, st, new, mode, uid, gid
+def examine(item):
+    """The module's one decision for a file or directory item: (reasons, observed state, (mode, uid,
+    gid)). item_differences() is the comparison config_files_pending makes on the controller."""
+    resolved = wanted_attributes(item)
+    observed = observe(item["path"], keep_content=(item.get("state") or "file") == "file")
+    reasons = item_differences(item, observed, resolved=resolved)
+    if "type" in reasons:
+        raise ItemError("%s exists and is not a %s" % (
+            item["path"], "directory" if item.get("state") == "directory" else "regular file"))
+    return reasons, observed, resolved
 
 
 def write_file(item, new, mode, uid, gid, run_command):
@@ -278,16 +229,17 @@ def write_file(item, new, mode, uid, gid, run_command):
 
 
 def apply_file(item, check_mode, run_command):
-    reasons, before, st, new, mode, uid, gid = plan_file(item)
+    reasons, observed, (mode, uid, gid) = examine(item)
     if not reasons:
         return reasons, None
+    new = to_bytes(item["content"], errors="surrogate_or_strict")
     diff = {"before_header": item["path"], "after_header": item["path"]}
     if "created" in reasons or "content" in reasons:
-        diff["before"] = "" if before is None else _text_for_diff(before, item.get("secret"))
+        diff["before"] = _text_for_diff(observed.get("content", b""), item.get("secret")) if "content" in reasons else ""
         diff["after"] = _text_for_diff(new, item.get("secret"))
     else:
-        diff["before"] = _attribute_text(st)
-        diff["after"] = _wanted_text(mode, uid, gid, st)
+        diff["before"] = _attribute_text(observed)
+        diff["after"] = _wanted_text(mode, uid, gid, observed)
     if check_mode:
         return reasons, diff
     if "created" in reasons or "content" in reasons:
@@ -301,18 +253,15 @@ def apply_file(item, check_mode, run_command):
 
 def apply_directory(item, check_mode):
     path = item["path"]
-    mode, uid, gid = wanted_attributes(item, "0755")
-    st = _lstat(path)
-    if st is not None and not stat.S_ISDIR(st.st_mode):
-        raise ItemError("%s exists and is not a directory" % path)
-    reasons = ["created"] if st is None else _attribute_reasons(st, mode, uid, gid)
+    reasons, observed, (mode, uid, gid) = examine(item)
     if not reasons:
         return reasons, None
-    diff = {"before_header": path, "after_header": path, "before": _attribute_text(st) if st else "(absent)\n",
-            "after": "directory, " + _wanted_text(mode, uid, gid, st)}
+    created = observed["type"] == "absent"
+    diff = {"before_header": path, "after_header": path, "before": "(absent)\n" if created else _attribute_text(observed),
+            "after": "directory, " + _wanted_text(mode, uid, gid, observed)}
     if check_mode:
         return reasons, diff
-    if st is None:
+    if created:
         # Tolerates a concurrent creator (the same item run for several hosts on the controller).
         make_parents(os.path.dirname(path.rstrip("/")))
         try:
@@ -347,16 +296,17 @@ def make_parents(parent):
 
 def apply_absent(item, check_mode):
     path = item["path"]
-    st = _lstat(path)
-    if st is None:
-        return [], None
-    diff = {"before_header": path, "after_header": path, "before": _attribute_text(st), "after": "(absent)\n"}
+    observed = observe(path, read=False)
+    reasons = item_differences(item, observed)
+    if not reasons:
+        return reasons, None
+    diff = {"before_header": path, "after_header": path, "before": _attribute_text(observed), "after": "(absent)\n"}
     if not check_mode:
-        if stat.S_ISDIR(st.st_mode):
+        if observed["type"] == "directory":
             os.rmdir(path)
         else:
             os.unlink(path)
-    return ["removed"], diff
+    return reasons, diff
 
 
 def check_item(item):

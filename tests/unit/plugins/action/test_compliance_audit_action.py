@@ -115,3 +115,37 @@ def test_the_invocation_is_not_logged_on_the_host_unless_asked(task_vars, expect
     assert module_args["catalog"][0]["id"] == "X-1" and "catalog_files" not in module_args
     assert passed_vars["ansible_no_target_syslog"] is expected
     assert all(passed_vars[key] == value for key, value in task_vars.items())
+
+
+def test_cis_reference_becomes_cis_ids_and_a_missing_one_fails(tmp_path):
+    reference = tmp_path / "debian12.yml"
+    reference.write_text("benchmark: CIS Debian Linux 12 Benchmark v1.1.0\n"
+                         "recommendations:\n  - {id: '5.1.20', title: t, level: 1, profiles: [server], assessment: automated}\n"
+                         "  - {id: '1.1.1.1', title: t, level: 1, profiles: [server], assessment: automated}\n")
+    action, calls = _action({"catalog": [control("X-1", "/")], "cis_reference": str(reference)})
+    action._find_needle = lambda kind, path: path
+    action.run(task_vars={})
+    assert calls[0][1]["cis_ids"] == ["1.1.1.1", "5.1.20"] and "cis_reference" not in calls[0][1]
+    action, calls = _action({"catalog": [control("X-1", "/")], "cis_reference": "cis/debian12.yml"})
+
+    def not_found(kind, path):
+        from ansible.errors import AnsibleFileNotFound
+        raise AnsibleFileNotFound(file_name=path)
+    action._find_needle = not_found
+    with pytest.raises(AnsibleActionFail, match=r"the CIS benchmark reference \(cis_reference\) was not found"):
+        action.run(task_vars={})
+    assert not calls
+
+
+def test_an_unknown_cis_id_fails_the_task_naming_control_and_file(tmp_path, run_playbook):
+    entry = control("A-1", str(tmp_path))
+    entry["frameworks"]["cis_debian12"] = ["9.9.9"]
+    (tmp_path / "a.yml").write_text(yaml.safe_dump({"controls": [entry]}))
+    (tmp_path / "debian12.yml").write_text("benchmark: CIS Debian Linux 12 Benchmark v1.1.0\n"
+                                           "recommendations: [{id: '5.1.20', title: t}]\n")
+    (tmp_path / "play.yml").write_text(PLAYBOOK.replace('catalog: "{{ inline }}"',
+                                                        'catalog: "{{ inline }}"\n        cis_reference: "{{ cis }}"'))
+    run_playbook(tmp_path, extra_vars={"files": [str(tmp_path / "a.yml")], "inline": [], "cis": str(tmp_path / "debian12.yml")})
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["failed"] and "control A-1 (a.yml): unknown CIS Debian Linux 12 Benchmark v1.1.0 " \
+                                "recommendation id(s) 9.9.9" in result["msg"]

@@ -12,7 +12,8 @@ import yaml
 
 from ansible_collections.prodready.platform.plugins.action.compliance_reports import fleet_document
 from ansible_collections.prodready.platform.plugins.filter.compliance_report import compliance_report_render
-from ansible_collections.prodready.platform.plugins.module_utils import compliance as c
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import audit as engine
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import probe as host_probe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 ROLE = os.path.join(ROOT, "roles", "compliance")
@@ -30,7 +31,7 @@ def host_report(root, host):
         {"id": "R-002", "title": "Fails", "rationale": "r", "severity": "critical",
          "check": {"type": "file", "path": "/missing"}, "frameworks": {"pci_dss_4": ["2.2.1"]}},
     ]
-    result = c.run_audit(controls, probe=c.Probe(root=root))
+    result = engine.run_audit(controls, probe=host_probe.Probe(root=root))
     return {"schema_version": result["schema_version"], "kind": "host", "generated_at": "2026-11-23T12:00:00Z",
             "host": host, "system": {"distribution": "Debian", "version": "12.11", "kernel": "6.1", "container": ""},
             "check_mode": False, "duration_seconds": result["duration_seconds"], "summary": result["summary"],

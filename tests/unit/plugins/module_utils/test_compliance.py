@@ -1,4 +1,4 @@
-"""Unit tests for the compliance check engine (plugins/module_utils/compliance.py).
+"""Unit tests for the compliance check engine (plugins/module_utils/_compliance/).
 
 Host state is a fake file tree under tmp_path (Probe(root=...)) and a fake command runner, so
 every check type is evaluated for real without touching this machine.
@@ -12,7 +12,12 @@ import time
 import pytest
 from hypothesis import given, strategies as st
 
-from ansible_collections.prodready.platform.plugins.module_utils import compliance as c
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import audit as engine
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import catalog
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import common
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import compare as comparisons
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import parsers
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import probe as host_probe
 
 FW = {"gdpr": ["Art. 32"], "soc2": ["CC6.1"]}
 
@@ -51,9 +56,9 @@ def write(root, path, text="", mode=0o644):
 
 
 def audit(tmp_path, controls, runner=None, **kwargs):
-    probe = c.Probe(runner=runner or FakeRunner(), root=str(tmp_path), textfile_dir="/metrics",
-                    live_sysctl=kwargs.pop("live_sysctl", "never"), now=kwargs.pop("now", None))
-    return c.run_audit(controls, probe=probe, **kwargs)
+    probe = host_probe.Probe(runner=runner or FakeRunner(), root=str(tmp_path), textfile_dir="/metrics",
+                             live_sysctl=kwargs.pop("live_sysctl", "never"), now=kwargs.pop("now", None))
+    return engine.run_audit(controls, probe=probe, **kwargs)
 
 
 def status(result, cid="T-001"):
@@ -83,18 +88,18 @@ def status(result, cid="T-001"):
 def test_bad_catalog_entries_name_the_entry(mutate, message):
     entry = control()
     mutate(entry)
-    with pytest.raises(c.CatalogError) as err:
-        c.validate_catalog([entry])
+    with pytest.raises(common.CatalogError) as err:
+        catalog.validate_catalog([entry])
     assert message in str(err.value)
 
 
 def test_duplicate_ids_rejected():
-    with pytest.raises(c.CatalogError, match="control T-001: duplicate id"):
-        c.validate_catalog([control(), control()])
+    with pytest.raises(common.CatalogError, match="control T-001: duplicate id"):
+        catalog.validate_catalog([control(), control()])
 
 
 def test_unknown_framework_filter_is_an_error(tmp_path):
-    with pytest.raises(c.CatalogError, match="framework filter 'hipaa' does not exist"):
+    with pytest.raises(common.CatalogError, match="framework filter 'hipaa' does not exist"):
         audit(tmp_path, [control()], frameworks=["hipaa"])
 
 
@@ -105,23 +110,23 @@ def test_unknown_framework_filter_is_an_error(tmp_path):
     ({"control": "T-001", "reason": "r", "expires": "next year"}, "must be a date YYYY-MM-DD"),
 ])
 def test_bad_waivers_name_the_control(tmp_path, waiver, message):
-    with pytest.raises(c.CatalogError) as err:
+    with pytest.raises(common.CatalogError) as err:
         audit(tmp_path, [control()], waivers=[waiver])
     assert message in str(err.value)
 
 
 def test_skip_of_unknown_control_is_an_error(tmp_path):
-    with pytest.raises(c.CatalogError, match="T-999"):
+    with pytest.raises(common.CatalogError, match="T-999"):
         audit(tmp_path, [control()], skip=["T-999"])
 
 
 def test_parameters_are_substituted_with_their_type():
     entry = control(check={"type": "sysctl", "key": "a.b", "expect": {"max": "${limit}"}},
                     applies_when=[{"unit": "${units}"}])
-    [normalized] = c.validate_catalog([entry], {"limit": 4, "units": ["a.service"]})
+    [normalized] = catalog.validate_catalog([entry], {"limit": 4, "units": ["a.service"]})
     assert normalized["check"]["expect"]["max"] == 4
     assert normalized["applies_when"] == [{"unit": ["a.service"]}]
-    assert c.parameter_names(entry) == {"limit", "units"}
+    assert catalog.parameter_names(entry) == {"limit", "units"}
 
 
 # ----------------------------------------------------------------------------- check types
@@ -280,14 +285,14 @@ def test_sysctl_parser_round_trips_assignments(assignments, noise):
     lines = list(noise)
     for key, value, pad, slash in assignments:
         lines.append("%s%s%s=%s%s" % ("-" if slash else "", key.replace(".", "/") if slash else key, pad, pad, value))
-    parsed = c.parse_sysctl_conf("\n".join(lines))
+    parsed = parsers.parse_sysctl_conf("\n".join(lines))
     assert [(item[0], item[1]) for item in parsed] == [(item[0], item[1]) for item in assignments]
     assert all(lines[item[2] - 1].strip() and "=" in lines[item[2] - 1] for item in parsed)
 
 
 @given(st.text(max_size=200))
 def test_sysctl_parser_never_raises(text):
-    for key, value, number in c.parse_sysctl_conf(text):
+    for key, value, number in parsers.parse_sysctl_conf(text):
         assert key and "/" not in key and number >= 1 and value == " ".join(value.split())
 
 
@@ -365,7 +370,7 @@ def test_metric_value_and_age(tmp_path):
 
 
 def test_command_rc_stdout_and_timeout(tmp_path):
-    probe_runner = c.default_runner
+    probe_runner = host_probe.default_runner
     result = audit(tmp_path, [
         control("X-1", {"type": "command", "argv": ["echo", "policy drop;"], "stdout": {"regex": "policy drop"}}),
         control("X-2", {"type": "command", "argv": ["false"]}),
@@ -426,8 +431,8 @@ def test_waivers_active_expired_and_unused(tmp_path):
     waivers = [{"control": "W-1", "reason": "legacy box", "expires": "2026-12-31"},
                {"control": "W-2", "reason": "was fine", "expires": "2026-05-31"},
                {"control": "W-3", "reason": "unused", "expires": datetime.date(2027, 1, 1)}]
-    probe = c.Probe(runner=FakeRunner(), root=str(tmp_path))
-    result = c.run_audit(controls, waivers=waivers, probe=probe, today=today)
+    probe = host_probe.Probe(runner=FakeRunner(), root=str(tmp_path))
+    result = engine.run_audit(controls, waivers=waivers, probe=probe, today=today)
     assert status(result, "W-1")["status"] == "waived" and "legacy box" in status(result, "W-1")["evidence"]
     assert status(result, "W-2")["status"] == "fail" and status(result, "W-2")["evidence"].startswith("waiver expired 2026-05-31")
     assert status(result, "W-3")["status"] == "pass" and status(result, "W-3")["waiver"]["state"] == "active"
@@ -468,32 +473,32 @@ spans = st.lists(st.tuples(st.integers(0, 5000), st.sampled_from(["s", "min", "h
 def test_timespan_sums_units(parts):
     factor = {"s": 1, "min": 60, "h": 3600, "d": 86400, "day": 86400, "w": 604800}
     text = " ".join("%d%s" % (n, unit) for n, unit in parts)
-    assert c.parse_timespan(text) == sum(n * factor[unit] for n, unit in parts)
+    assert comparisons.parse_timespan(text) == sum(n * factor[unit] for n, unit in parts)
 
 
 @given(st.text(max_size=40))
 def test_timespan_never_raises(text):
-    value = c.parse_timespan(text)
+    value = comparisons.parse_timespan(text)
     assert value is None or value >= 0
 
 
 @given(st.integers(-10 ** 6, 10 ** 6), st.integers(-10 ** 6, 10 ** 6))
 def test_compare_min_max_agree_with_arithmetic(value, bound):
-    assert c.compare(value, {"min": bound})[0] == (value >= bound)
-    assert c.compare(value, {"max": bound})[0] == (value <= bound)
+    assert comparisons.compare(value, {"min": bound})[0] == (value >= bound)
+    assert comparisons.compare(value, {"max": bound})[0] == (value <= bound)
 
 
 @given(st.lists(st.sampled_from(["aes128-ctr", "aes128-cbc", "3des-cbc", "chacha20-poly1305@openssh.com"]), min_size=1))
 def test_items_exclude_matches_globs(items):
-    ok = c.compare(",".join(items), {"items_exclude": ["*-cbc"]})[0]
+    ok = comparisons.compare(",".join(items), {"items_exclude": ["*-cbc"]})[0]
     assert ok == (not any(i.endswith("-cbc") for i in items))
 
 
 @given(st.integers(-10 ** 6, 10 ** 6))
 def test_equals_compares_numbers_as_numbers(value):
-    assert c.compare(float(value), {"equals": value})[0]
-    assert c.compare("%d.0" % value, {"in": [value]})[0]
-    assert not c.compare(value, {"not_equals": float(value)})[0]
+    assert comparisons.compare(float(value), {"equals": value})[0]
+    assert comparisons.compare("%d.0" % value, {"in": [value]})[0]
+    assert not comparisons.compare(value, {"not_equals": float(value)})[0]
 
 
 # --------------------------------------------------------------------------- filesystem-wide scan
@@ -519,8 +524,8 @@ FS_CONTROLS = [
 
 
 def fs_statuses(tmp_path, probe=None):
-    probe = probe or c.Probe(runner=FakeRunner(), root=str(tmp_path), live_sysctl="never")
-    result = c.run_audit(FS_CONTROLS, probe=probe)
+    probe = probe or host_probe.Probe(runner=FakeRunner(), root=str(tmp_path), live_sysctl="never")
+    result = engine.run_audit(FS_CONTROLS, probe=probe)
     return dict((r["id"], r) for r in result["controls"]), probe
 
 
@@ -570,7 +575,7 @@ def test_filesystem_walk_skips_pseudo_network_and_runtime_trees(tmp_path):
 
 def test_filesystem_walk_is_bounded(tmp_path, monkeypatch):
     fs_tree(tmp_path)
-    monkeypatch.setattr(c, "FS_SCAN_MAX_ENTRIES", 3)
+    monkeypatch.setattr(host_probe, "FS_SCAN_MAX_ENTRIES", 3)
     found = fs_statuses(tmp_path)[0]
     assert all(r["status"] == "error" and "walk stopped after 3 entries" in r["evidence"] for r in found.values())
 
@@ -599,14 +604,14 @@ def test_filesystem_root_path(tmp_path):
     ({"type": "filesystem", "property": "suid_sgid", "allow": [1]}, "'allow' must be a list of strings"),
 ])
 def test_filesystem_bad_entries_are_refused(check, message):
-    with pytest.raises(c.CatalogError, match=message):
-        c.validate_control(control(check=check))
+    with pytest.raises(common.CatalogError, match=message):
+        catalog.validate_control(control(check=check))
 
 
 @given(st.lists(st.tuples(st.from_regex(r"\A/[a-z ]{1,10}\Z"), st.sampled_from(["nfs", "ext4", "proc", "fuse.x"]))))
 def test_mount_parser_decodes_escaped_points(mounts):
     text = "".join("dev %s %s rw 0 0\n" % (point.replace(" ", "\\040"), fstype) for point, fstype in mounts)
-    assert c.parse_mounts(text) == mounts
+    assert parsers.parse_mounts(text) == mounts
 
 
 # --------------------------------------------------------------------------- apt-config
@@ -634,7 +639,7 @@ def test_apt_config_effective_value_and_later_override(tmp_path):
 
 
 def test_apt_config_lists_join_items():
-    values = c.parse_apt_config_dump(APT_DUMP)
+    values = parsers.parse_apt_config_dump(APT_DUMP)
     assert values["Unattended-Upgrade::Origins-Pattern"] == "origin=Debian,label=Debian-Security, origin=Debian,label=Debian"
     assert values["APT::Architecture"] == "amd64" and values["APT"] == ""
 
@@ -643,12 +648,12 @@ def test_apt_config_lists_join_items():
                        st.from_regex(r'\A[ !#-~]{0,12}\Z'), max_size=6))
 def test_apt_config_parser_round_trips(settings):
     text = "".join('%s "%s";\n' % item for item in settings.items())
-    assert c.parse_apt_config_dump(text) == settings
+    assert parsers.parse_apt_config_dump(text) == settings
 
 
 @given(st.text(max_size=200))
 def test_apt_config_parser_never_raises(text):
-    assert isinstance(c.parse_apt_config_dump(text), dict)
+    assert isinstance(parsers.parse_apt_config_dump(text), dict)
 
 
 # --------------------------------------------------------------------------- sudoers
@@ -707,8 +712,8 @@ def test_sudoers_missing_is_error_and_bad_entries_refused(tmp_path):
     for check, message in (({"type": "sudoers"}, "needs one of 'setting'"),
                            ({"type": "sudoers", "forbid": "root"}, "'forbid' must be one of"),
                            ({"type": "sudoers", "setting": "use_pty"}, "needs 'expect'")):
-        with pytest.raises(c.CatalogError, match=message):
-            c.validate_control(control(check=check))
+        with pytest.raises(common.CatalogError, match=message):
+            catalog.validate_control(control(check=check))
 
 
 @pytest.mark.parametrize("rule, expected", [
@@ -720,10 +725,156 @@ def test_sudoers_missing_is_error_and_bad_entries_refused(tmp_path):
     ("%wheel ALL=(ALL) NOPASSWD: SETENV: ALL", True),
 ])
 def test_nopasswd_all(rule, expected):
-    assert c.nopasswd_all(rule) is expected
+    assert parsers.nopasswd_all(rule) is expected
 
 
 @given(st.text(max_size=300))
 def test_sudoers_parser_never_raises(text):
-    for kind, payload, number in c.parse_sudoers_lines(text):
+    for kind, payload, number in parsers.parse_sudoers_lines(text):
         assert kind in ("include", "includedir", "defaults", "rule") and number >= 1
+
+
+# ----------------------------------------------------------------------------- systemd (systemctl show)
+
+UNITS = {
+    "nginx.service": {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled",
+                      "FragmentPath": "/lib/systemd/system/nginx.service",
+                      "DropInPaths": "/etc/systemd/system/nginx.service.d/10-hardening.conf",
+                      "ProtectSystem": "strict", "NoNewPrivileges": "yes", "PrivateTmp": "yes"},
+    "weak.service": {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled",
+                     "FragmentPath": "/lib/systemd/system/weak.service",
+                     "DropInPaths": "/etc/systemd/system/weak.service.d/10-hardening.conf /etc/systemd/system/weak.service.d/zz.conf",
+                     "ProtectSystem": "no", "NoNewPrivileges": "yes", "PrivateTmp": "yes"},
+    "ctrl-alt-del.target": {"LoadState": "masked", "ActiveState": "inactive", "UnitFileState": "masked",
+                            "FragmentPath": "/dev/null", "DropInPaths": ""},
+    "debug-shell.service": {"LoadState": "loaded", "ActiveState": "inactive", "UnitFileState": "disabled",
+                            "FragmentPath": "/lib/systemd/system/debug-shell.service", "DropInPaths": ""},
+}
+
+
+def systemctl_show_properties(argv):
+    asked = argv[[a.startswith("--property=") for a in argv].index(True)][len("--property="):].split(",")
+    names = argv[argv.index("--") + 1:]
+    blocks = []
+    for name in names:
+        props = dict(UNITS.get(name, {"LoadState": "not-found", "ActiveState": "inactive", "UnitFileState": ""}), Id=name)
+        blocks.append("\n".join("%s=%s" % (key, props.get(key, "")) for key in asked))
+    return 0, "\n\n".join(blocks) + "\n", ""
+
+
+def test_systemd_state_and_properties_name_the_drop_in(tmp_path):
+    runner = FakeRunner({("systemctl", "show"): systemctl_show_properties})
+    sandbox = {"ProtectSystem": {"equals": "strict"}, "NoNewPrivileges": {"equals": "yes"}}
+    result = audit(tmp_path, [
+        control("D-1", {"type": "systemd", "unit": "nginx.service", "enabled": True, "active": True, "properties": sandbox}),
+        control("D-2", {"type": "systemd", "unit": "weak.service", "properties": sandbox}),
+        control("D-3", {"type": "systemd", "unit": "ctrl-alt-del.target", "masked": True}),
+        control("D-4", {"type": "systemd", "unit": "debug-shell.service", "masked": True}),
+        control("D-5", {"type": "systemd", "unit": ["gone.service"], "enabled": False, "absent_ok": True}),
+        control("D-6", {"type": "systemd", "unit": "gone.service", "active": True}),
+        control("D-7", {"type": "service", "unit": "nginx.service", "active": True}),
+    ], runner=runner)
+    got = dict((r["id"], r["status"]) for r in result["controls"])
+    assert got == {"D-1": "pass", "D-2": "fail", "D-3": "pass", "D-4": "fail", "D-5": "pass", "D-6": "fail", "D-7": "pass"}
+    assert "ProtectSystem 'no' != 'strict'" in status(result, "D-2")["evidence"]
+    assert "/etc/systemd/system/weak.service.d/zz.conf" in status(result, "D-2")["evidence"]
+    assert "masked=false, wanted true" in status(result, "D-4")["evidence"]
+    # one systemctl show for every unit and every property of the audit
+    shows = [call for call in runner.calls if call[:2] == ["systemctl", "show"]]
+    assert len(shows) == 1 and "ProtectSystem" in shows[0][3]
+
+
+@pytest.mark.parametrize("check, message", [
+    ({"type": "systemd", "unit": "x.service"}, "needs 'enabled', 'active', 'masked' and/or 'properties'"),
+    ({"type": "systemd", "unit": "x.service", "masked": "yes"}, "'masked' must be true or false"),
+    ({"type": "systemd", "unit": "x.service", "properties": {"protect_system": {"equals": "strict"}}}, "not a systemctl show property"),
+    ({"type": "systemd", "unit": "x.service", "properties": {"ProtectSystem": {"same": "strict"}}}, "unknown comparison"),
+])
+def test_systemd_bad_entries_are_refused(check, message):
+    with pytest.raises(common.CatalogError, match=message):
+        catalog.validate_control(control(check=check))
+
+
+# ----------------------------------------------------------------------------- sshd -T with Match contexts
+
+def sshd_with_match(argv):
+    if "-C" in argv and "user=root" in argv[argv.index("-C") + 1]:
+        return 0, SSHD_T.replace("permitrootlogin no", "permitrootlogin yes"), ""
+    return 0, SSHD_T, ""
+
+
+def test_sshd_match_block_that_weakens_a_setting_fails(tmp_path):
+    runner = FakeRunner({("/usr/sbin/sshd", "-T"): sshd_with_match})
+    contexts = [{"user": "root", "host": "audit.invalid", "addr": "192.0.2.10"},
+                {"user": "nobody", "host": "audit.invalid", "addr": "192.0.2.10"}]
+    result = audit(tmp_path, [
+        control("S-1", {"type": "sshd_setting", "key": "permitrootlogin", "expect": {"equals": "no"}, "contexts": contexts}),
+        control("S-2", {"type": "sshd_setting", "key": "maxauthtries", "expect": {"max": 4}, "contexts": contexts}),
+    ], runner=runner)
+    assert status(result, "S-1")["status"] == "fail"
+    assert "Match for addr=192.0.2.10,host=audit.invalid,user=root: permitrootlogin yes" in status(result, "S-1")["evidence"]
+    assert status(result, "S-2")["status"] == "pass" and "same for 2 Match context(s)" in status(result, "S-2")["evidence"]
+    # one sshd -T for the global configuration and one per context, shared by every control
+    assert sorted(" ".join(call) for call in runner.calls) == [
+        "/usr/sbin/sshd -T", "/usr/sbin/sshd -T -C addr=192.0.2.10,host=audit.invalid,user=nobody",
+        "/usr/sbin/sshd -T -C addr=192.0.2.10,host=audit.invalid,user=root"]
+
+
+@pytest.mark.parametrize("contexts, message", [
+    ({"user": "root"}, "must be a list"),
+    ([{"user": "root", "addr": "192.0.2.1"}], "needs user, host, addr"),
+    ([{"user": "root,x", "host": "h", "addr": "192.0.2.1"}], "must be one word"),
+    ([{"user": "root", "host": "h", "addr": "192.0.2.1", "group": "x"}], "needs user, host, addr"),
+])
+def test_sshd_bad_contexts_are_refused(contexts, message):
+    with pytest.raises(common.CatalogError, match=message):
+        catalog.validate_control(control(check={"type": "sshd_setting", "key": "x", "expect": {"equals": "no"},
+                                                "contexts": contexts}))
+
+
+# ----------------------------------------------------------------------------- bad input: clear errors
+
+def test_unknown_cis_id_is_refused_when_the_benchmark_ids_are_known(tmp_path):
+    entry = control(check={"type": "file", "path": "/etc/x"})
+    entry["frameworks"]["cis_debian12"] = ["1.1.1.1", "99.9.9"]
+    with pytest.raises(common.CatalogError, match=r"control T-001: unknown CIS Debian Linux 12 Benchmark v1.1.0 "
+                                                  r"recommendation id\(s\) 99.9.9"):
+        engine.run_audit([entry], probe=host_probe.Probe(runner=FakeRunner(), root=str(tmp_path)), cis_ids=["1.1.1.1"])
+    # without the benchmark's ids the reference is only checked for its form (catalog test)
+    assert catalog.validate_catalog([entry])[0]["frameworks"]["cis_debian12"] == ["1.1.1.1", "99.9.9"]
+
+
+def test_unknown_check_type_names_the_control_and_its_file():
+    entry = control(check={"type": "sshd_effective", "key": "x"}, source="ssh.yml")
+    with pytest.raises(common.CatalogError, match=r"control T-001 \(ssh.yml\): unknown check type 'sshd_effective'; "
+                                                  r"known: .*systemd"):
+        catalog.validate_catalog([entry])
+
+
+# ----------------------------------------------------------------------------- kernel_module (modprobe.d as kmod reads it)
+
+def test_kernel_module_first_install_wins_across_modprobe_dirs(tmp_path):
+    write(tmp_path, "/etc/modprobe.d/hardening.conf", "blacklist cramfs\ninstall cramfs /bin/false\n"
+                                                      "blacklist udf\ninstall udf /bin/false\ninstall sctp /bin/true\n")
+    # an earlier-sorting drop-in in a lower-priority directory replaces udf's install command
+    write(tmp_path, "/usr/local/lib/modprobe.d/00-planted.conf", "install udf /sbin/modprobe --ignore-install udf\n")
+    # the same file name in /etc masks the one in /lib: its line does not count
+    write(tmp_path, "/lib/modprobe.d/hardening.conf", "install rds /bin/false\n")
+    write(tmp_path, "/proc/modules", "sctp 409600 2 - Live 0x0\n")
+    controls = [control("K-%d" % i, {"type": "kernel_module", "module": name, "blacklisted": blacklisted})
+                for i, (name, blacklisted) in enumerate([("cramfs", True), ("udf", True), ("sctp", False), ("rds", False)], 1)]
+    result = audit(tmp_path, controls, live_sysctl="always")
+    got = dict((r["id"], r["status"]) for r in result["controls"])
+    assert got == {"K-1": "pass", "K-2": "fail", "K-3": "fail", "K-4": "fail"}
+    assert "install udf /sbin/modprobe --ignore-install udf (/usr/local/lib/modprobe.d/00-planted.conf:1)" \
+        in status(result, "K-2")["evidence"]
+    assert "loaded now" in status(result, "K-3")["evidence"]
+    assert "no install command for rds" in status(result, "K-4")["evidence"]
+    # in a container /proc/modules is the host's: not judged
+    assert status(audit(tmp_path, controls, live_sysctl="never"), "K-3")["status"] == "pass"
+
+
+@given(st.text(max_size=200))
+def test_modprobe_parser_never_raises(text):
+    for command, module, unused_rest, number in parsers.parse_modprobe_conf(text):
+        assert command and module and "-" not in module and number >= 1

@@ -14,7 +14,9 @@ from ansible.template import Templar, trust_as_template
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.prodready.platform.plugins.filter.compliance_report import compliance_report_render
-from ansible_collections.prodready.platform.plugins.module_utils import compliance as c
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import audit as engine
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import catalog
+from ansible_collections.prodready.platform.plugins.module_utils._compliance import probe as host_probe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 ROLE = os.path.join(ROOT, "roles", "compliance")
@@ -33,8 +35,8 @@ def host_report(tmp_path, host):
         {"id": "R-004", "title": "N/A", "rationale": "r", "severity": "medium", "applies_when": [{"path": "/nope"}],
          "check": {"type": "file", "path": "/x"}, "frameworks": {"cis_debian12": ["1.1.1"]}},
     ]
-    result = c.run_audit(controls, waivers=[{"control": "R-003", "reason": "ok", "expires": "2999-01-01"}],
-                         probe=c.Probe(root=str(tmp_path)))
+    result = engine.run_audit(controls, waivers=[{"control": "R-003", "reason": "ok", "expires": "2999-01-01"}],
+                              probe=host_probe.Probe(root=str(tmp_path)))
     # the same document roles/compliance/tasks/reports.yml builds
     return {"schema_version": result["schema_version"], "kind": "host", "generated_at": "2026-11-23T12:00:00Z",
             "host": host, "system": {"distribution": "Debian", "version": "12.11", "kernel": "6.1", "container": ""},
@@ -153,4 +155,4 @@ def test_schema_knows_every_check_type():
     # a check type the schema does not list makes every report with it invalid (Molecule verify)
     with open(SCHEMA) as handle:
         enum = json.load(handle)["$defs"]["control"]["properties"]["check_type"]["enum"]
-    assert sorted(enum) == sorted(c.CHECK_TYPES)
+    assert sorted(enum) == sorted(catalog.CHECK_TYPES)

@@ -5,7 +5,7 @@
 
 Shared by the ``compliance_metrics`` module (scores of a registered audit) and the
 ``compliance_audit`` module (its own scores, written in the same run with ``export_metrics``).
-Kept out of :mod:`compliance`, the check engine, which never writes.
+Kept apart from the check engine (probe, checks, audit), which never writes.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,11 +14,10 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.prodready.platform.plugins.module_utils._compliance.common import SEVERITIES, STATUSES
 from ansible_collections.prodready.platform.plugins.module_utils.textfile import (
     FILE_NAME_RE, Metric, MetricError, render, write_textfile)
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
-STATUSES = ("pass", "fail", "error", "not_applicable", "waived")
 DEFAULT_FILE_NAME = "prodready_compliance.prom"
 
 
