@@ -29,7 +29,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-LIB_DIR = os.path.join(REPO, "plugins", "module_utils")
+# The collection as Python imports it (collections/ansible_collections/prodready/platform -> the repo).
+LIB_DIR = os.path.join(REPO, "collections")
+LIB = "ansible_collections.prodready.platform.plugins.module_utils._integrity"
 
 
 def generate(root, files, total_bytes, seed):
@@ -81,10 +83,10 @@ def run_child(argv):
 OUR_CHILD = r"""
 import json, sys, time
 sys.path.insert(0, %(lib)r)
-import integrity
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import verify
 level, workers = sys.argv[1], int(sys.argv[2])
 data = open(%(manifest)r, "rb").read()
-res = integrity.verify(data, open(%(pub)r).read(), level, workers=workers or None, system_paths={}, packages=False)
+res = verify.verify(data, open(%(pub)r).read(), level, workers=workers or None, system_paths={}, packages=False)
 print(json.dumps({"ok": res["ok"], "files": res["files_checked"], "hashed": res["files_hashed"],
                   "violations": res["counts"]["violations"], "inner": res["duration_seconds"]}))
 """
@@ -101,7 +103,9 @@ def main():
     args = parser.parse_args()
 
     sys.path.insert(0, LIB_DIR)
-    import integrity
+    import importlib
+    baseline, manifest_lib, scan, signing = (importlib.import_module(LIB + "." + name)
+                                             for name in ("baseline", "manifest", "scan", "signing"))
 
     tree = os.path.join(args.dir, "tree")
     work = os.path.join(args.dir, "work")
@@ -111,21 +115,21 @@ def main():
     print("tree: %s (%d files, %.2f GB, seed %d; ready in %.1f s)" % (
         tree, args.files, args.bytes / 1e9, args.seed, time.monotonic() - t0))
 
-    key = integrity.generate_private_key_text()
-    pub = integrity.public_key_text(integrity.load_private_key(key))
+    key = signing.generate_private_key_text()
+    pub = signing.public_key_text(signing.load_private_key(key))
     manifest = os.path.join(work, "manifest.json")
     pub_file = os.path.join(work, "public.key")
     with open(pub_file, "w") as handle:
         handle.write(pub)
     t0 = time.monotonic()
-    data = integrity.create_baseline([tree], private_key=key, system_paths={}, packages=False)[1]
-    integrity.write_file_atomic(manifest, data)
+    data = baseline.create_baseline([tree], private_key=key, system_paths={}, packages=False)[1]
+    manifest_lib.write_file_atomic(manifest, data)
     # The first pass after a reboot also reads the tree from disk; the checks below run warm.
     print("prodready baseline: %.2f s, manifest %.1f MB (includes the disk read on a cold page cache)" % (
         time.monotonic() - t0, len(data) / 1e6))
 
     # Warm the page cache identically for everyone (both tools read the same bytes).
-    integrity.add_hashes(integrity.walk([tree]))
+    scan.add_hashes(scan.walk([tree]))
 
     rows = []
     if not args.no_aide and shutil.which("aide"):
@@ -144,7 +148,7 @@ def main():
         print("aide not installed: run benchmarks/integrity/run.sh (installs Debian's aide) for the comparison")
 
     child = OUR_CHILD % {"lib": LIB_DIR, "manifest": manifest, "pub": pub_file}
-    cores = integrity.default_workers()
+    cores = scan.default_workers()
     plans = [("prodready full rehash, %d threads" % cores, "comprehensive", 0),
              ("prodready full rehash, 1 thread", "comprehensive", 1),
              ("prodready standard (unchanged tree)", "standard", 0),

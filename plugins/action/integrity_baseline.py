@@ -25,7 +25,14 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.prodready.platform.plugins.module_utils import integrity
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import baseline
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import common
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import compare
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import dpkg
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import manifest
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import offhost as offhost_lib
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import record as record_lib
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import signing
 
 MODULE = "prodready.platform.integrity_baseline"
 # Options only this action reads: never part of the module's arguments on the host.
@@ -33,7 +40,7 @@ CONTROLLER_ONLY = ("private_key", "previous_public_key", "refresh", "verify_arch
 OFFHOST_LOCATION = ("endpoint_url", "bucket", "key")
 # The module's defaults of the options a confirmation record is bound to.
 MODULE_DEFAULTS = {"include": [], "exclude": [], "system_checks": True, "packages": True, "package_owners": True,
-                   "accept_package_updates": False, "dpkg_admin_dir": integrity.DPKG_ADMIN_DIR, "dpkg_log": integrity.DPKG_LOG,
+                   "accept_package_updates": False, "dpkg_admin_dir": dpkg.DPKG_ADMIN_DIR, "dpkg_log": dpkg.DPKG_LOG,
                    "offhost": None}
 
 
@@ -46,20 +53,20 @@ def decide(old_data, new_body, key, trusted, host, config, refresh):
     if old_data is None:
         return "created", new_body, None
     try:
-        old_body = integrity.load_manifest(old_data, trusted)
-    except integrity.ManifestError as exc:
+        old_body = manifest.load_manifest(old_data, trusted)
+    except common.ManifestError as exc:
         raise AnsibleActionFail(
             "the host's baseline does not verify with the trusted keys (%s): %s. Refusing to overwrite it: "
             "it may be forged. Investigate the host; pass the old key as previous_public_key to rotate." % (
-                ", ".join(integrity.key_id(integrity.load_public_key(k)) for k in trusted), to_native(exc)))
-    current_key = integrity.key_id(key)
-    signed_by = integrity.manifest_header(old_data)["key_id"]
-    host_errors = integrity.binding_errors(old_body, host=host)
+                ", ".join(signing.key_id(signing.load_public_key(k)) for k in trusted), to_native(exc)))
+    current_key = signing.key_id(key)
+    signed_by = manifest.manifest_header(old_data)["key_id"]
+    host_errors = manifest.binding_errors(old_body, host=host)
     if host_errors and signed_by == current_key and not refresh:
         raise AnsibleActionFail("the host's baseline is not its own: %s. Refusing to sign over it; run the "
                                 "rebaseline playbook after investigating." % "; ".join(host_errors))
-    current = signed_by == current_key and integrity.same_state(old_body, new_body) \
-        and not integrity.binding_errors(old_body, host, config)
+    current = signed_by == current_key and baseline.same_state(old_body, new_body) \
+        and not manifest.binding_errors(old_body, host, config)
     if refresh and not current:
         return "refreshed", new_body, old_body
     if signed_by != current_key:
@@ -75,7 +82,7 @@ def decide(old_data, new_body, key, trusted, host, config, refresh):
 def archive_items(old_body, new_body):
     """The changed or added files of ``new_body`` that a package owns, as the archive check wants
     them: path, package, version, sha256 (or link target)."""
-    diff = integrity.compare_manifests(old_body, new_body)
+    diff = compare.compare_manifests(old_body, new_body)
     drift = set(item["path"] for item in diff["added"] + diff["changed"])
     owners = (new_body.get("packages") or {}).get("dpkg_owners") or {}
     items = []
@@ -124,11 +131,11 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("integrity_baseline: no signing key on the controller (private_key is empty): set "
                                     "integrity_signing_secret (one secret, a key per host) or integrity_private_key")
         try:
-            key = integrity.load_private_key(private_key)
+            key = signing.load_private_key(private_key)
             previous = controller["previous_public_key"] or []
             previous = [previous] if isinstance(previous, str) else list(previous)
-            trusted = [integrity.public_key_text(key)] + [integrity.public_key_text(integrity.load_public_key(k)) for k in previous]
-        except integrity.IntegrityError as exc:
+            trusted = [signing.public_key_text(key)] + [signing.public_key_text(signing.load_public_key(k)) for k in previous]
+        except common.IntegrityError as exc:
             raise AnsibleActionFail("integrity_baseline: %s" % to_native(exc))
         refresh = _bool(controller["refresh"])
         offhost = controller["offhost"] or None
@@ -144,12 +151,12 @@ class ActionModule(ActionBase):
             args["trust_confirmation"] = False
 
         scan = self._module(dict(args, state="scan"), task_vars)
-        out = dict(changed=False, path=scan["path"], key_id=integrity.key_id(key), entries=scan.get("entries", 0),
+        out = dict(changed=False, path=scan["path"], key_id=signing.key_id(key), entries=scan.get("entries", 0),
                    added=[], removed=[], changed_entries=[], package_updates=scan.get("package_updates", []),
                    not_package_updates=scan.get("not_package_updates", []), confirmed=bool(scan.get("confirmed")))
         old_data = base64.b64decode(scan["current"]) if scan.get("current") else None
         if out["confirmed"]:
-            out.update(action="unchanged", manifest_sha256=integrity.manifest_digest(old_data))
+            out.update(action="unchanged", manifest_sha256=manifest.manifest_digest(old_data))
             if offhost:
                 out["offhost"] = {"bucket": offhost["bucket"], "key": offhost["key"], "up_to_date": True, "confirmed": True}
             result.update(out)
@@ -157,10 +164,10 @@ class ActionModule(ActionBase):
 
         new_body = json.loads(zlib.decompress(base64.b64decode(scan["body"])).decode("ascii"))
         new_body["host"] = host
-        config = integrity.manifest_config(args["paths"], args.get("include"), args.get("exclude"))
+        config = manifest.manifest_config(args["paths"], args.get("include"), args.get("exclude"))
         action, body, old_body = decide(old_data, new_body, key, trusted, host, config, refresh)
         if old_body is not None:
-            diff = integrity.compare_manifests(old_body, new_body)
+            diff = compare.compare_manifests(old_body, new_body)
             out.update(added=[a["path"] for a in diff["added"]], removed=[r["path"] for r in diff["removed"]],
                        changed_entries=[{"path": c["path"], "reasons": c["reasons"]} for c in diff["changed"]])
         else:
@@ -179,12 +186,12 @@ class ActionModule(ActionBase):
                 raise AnsibleActionFail("refusing to rebaseline: %d file(s) do not match Debian's signed archive: %s" % (
                     len(unverified), named), result=out)
 
-        data = integrity.sign_manifest(body, key) if body is not None else old_data
+        data = manifest.sign_manifest(body, key) if body is not None else old_data
         if body is not None:
             out["changed"] = True
             if self._task.diff:
                 out["diff"] = _diff(scan["path"], old_body, body, out)
-        out["manifest_sha256"] = integrity.manifest_digest(data)
+        out["manifest_sha256"] = manifest.manifest_digest(data)
 
         if offhost:
             out["offhost"] = self._offhost(offhost, data, body is not None)
@@ -195,7 +202,7 @@ class ActionModule(ActionBase):
                 # The record binds what the module compares on its next scan: its options with the
                 # module's defaults for those the task left out.
                 params = dict(MODULE_DEFAULTS, **args)
-                record = integrity.sign_record(integrity.confirmation_bindings(params, data, scan["dpkg_status_sha256"]), key)
+                record = record_lib.sign_record(record_lib.confirmation_bindings(params, data, scan["dpkg_status_sha256"]), key)
             install = dict(args, state="install",
                            manifest=base64.b64encode(data).decode("ascii") if body is not None else None,
                            record=base64.b64encode(record).decode("ascii") if record else None)
@@ -207,13 +214,13 @@ class ActionModule(ActionBase):
         """Compare with the off-host copy and upload from the controller (its write credentials
         never leave it). Read first: an unreachable store fails the run before anything is written."""
         try:
-            remote = integrity.s3_get(options)
-            remote_digest = integrity.manifest_digest(remote) if remote else None
-        except integrity.ManifestError:
+            remote = offhost_lib.s3_get(options)
+            remote_digest = manifest.manifest_digest(remote) if remote else None
+        except common.ManifestError:
             remote_digest = "unreadable"
-        except integrity.IntegrityError as exc:
+        except common.IntegrityError as exc:
             raise AnsibleActionFail("integrity_baseline: the off-host store is unreachable, nothing was written: %s" % to_native(exc))
-        local_digest = integrity.manifest_digest(data)
+        local_digest = manifest.manifest_digest(data)
         where = {"bucket": options["bucket"], "key": options["key"]}
         if remote_digest == local_digest:
             return dict(where, up_to_date=True)
@@ -224,8 +231,8 @@ class ActionModule(ActionBase):
         if self._play_context.check_mode:
             return dict(where, would_upload=True)
         try:
-            return integrity.s3_put(options, data)
-        except integrity.IntegrityError as exc:
+            return offhost_lib.s3_put(options, data)
+        except common.IntegrityError as exc:
             raise AnsibleActionFail("integrity_baseline: cannot upload the off-host copy, nothing was written on the host: %s"
                                     % to_native(exc))
 

@@ -50,11 +50,13 @@ import importlib
 from ansible.errors import AnsibleFilterError
 
 
-def _integrity():
-    # Imported on first use, not when this file loads: to resolve any one filter of a collection,
-    # ansible-core loads every filter file of it in every worker process (once per task and host), and
-    # importing the integrity library there cost 2.6 % of the controller's CPU on a 6-host no-op run.
-    return importlib.import_module("ansible_collections.prodready.platform.plugins.module_utils.integrity")
+def _library(name):
+    """A module of the integrity library (plugins/module_utils/_integrity/<name>.py).
+
+    Imported on first use, not when this file loads: to resolve any one filter of a collection,
+    ansible-core loads every filter file of it in every worker process (once per task and host), and
+    importing the integrity library there cost 2.6 % of the controller's CPU on a 6-host no-op run."""
+    return importlib.import_module("ansible_collections.prodready.platform.plugins.module_utils._integrity." + name)
 
 
 def _check_result(result, name):
@@ -93,7 +95,7 @@ def integrity_violations(result, format="text", limit=50):  # pylint: disable=re
     except (TypeError, ValueError):
         raise AnsibleFilterError("integrity_violations: limit must be an integer")
 
-    kinds = _integrity().VIOLATION_KINDS
+    kinds = _library("common").VIOLATION_KINDS
 
     def order(item):
         kind = item.get("kind")
@@ -119,10 +121,9 @@ def _body(value, name):
             raise AnsibleFilterError("%s: a manifest body needs 'entries'" % name)
         return value
     if isinstance(value, (str, bytes)):
-        library = _integrity()
         try:
-            return library.load_manifest_unverified(value)
-        except library.IntegrityError as exc:
+            return _library("manifest").load_manifest_unverified(value)
+        except _library("common").IntegrityError as exc:
             raise AnsibleFilterError("%s: %s" % (name, exc))
     raise AnsibleFilterError("%s expects manifest text or a manifest body dict" % name)
 
@@ -131,23 +132,21 @@ def integrity_manifest_diff(old, new):
     """Compare two manifests (file text or parsed bodies; signatures are not checked here:
     verify them with integrity_verify). Returns ``{added, removed, changed, same}``."""
     old_body, new_body = _body(old, "integrity_manifest_diff"), _body(new, "integrity_manifest_diff")
-    library = _integrity()
-    diff = library.compare_manifests(old_body, new_body)
+    diff = _library("compare").compare_manifests(old_body, new_body)
     return {
         "added": [a["path"] for a in diff["added"]],
         "removed": [r["path"] for r in diff["removed"]],
         "changed": [{"path": c["path"], "reasons": c["reasons"]} for c in diff["changed"]],
-        "same": library.same_state(old_body, new_body),
+        "same": _library("baseline").same_state(old_body, new_body),
     }
 
 
 def _key_filter(name, compute, *args):
-    """Run ``compute(library, *args)``; the library's errors (a short secret, a key that does not
-    parse) become filter errors named after the filter."""
-    library = _integrity()
+    """Run ``compute(signing, *args)`` (the library's key functions); its errors (a short secret, a
+    key that does not parse) become filter errors named after the filter."""
     try:
-        return compute(library, *args)
-    except library.IntegrityError as exc:
+        return compute(_library("signing"), *args)
+    except _library("common").IntegrityError as exc:
         raise AnsibleFilterError("%s: %s" % (name, exc))
 
 

@@ -5,8 +5,7 @@
 path, and what differs between them.
 
 The module decides with item_differences() on the host (observe() of the path, the item's mode,
-owner and group resolved there); the filter prodready.platform.config_files_pending makes the same
-call on the controller with the state a probe read with observe_paths(). Standard library only.
+owner and group resolved there), once per item. Standard library only.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,7 +15,6 @@ __metaclass__ = type
 import errno
 import grp
 import hashlib
-import hmac
 import os
 import pwd
 import stat
@@ -56,17 +54,6 @@ def content_sha1(content):
     return hashlib.sha1(content).hexdigest()
 
 
-def content_hmac(key, content):
-    """HMAC-SHA256 of a file item's content (UTF-8) under ``key`` (text or bytes, surrounding
-    whitespace ignored). Probes print this instead of the SHA-1 for secret files: without the key
-    the printed value tells nothing about the content, not even for a guessable password in it."""
-    if not isinstance(key, bytes):
-        key = key.encode("utf-8")
-    if not isinstance(content, bytes):
-        content = content.encode("utf-8", "surrogateescape")
-    return hmac.new(key.strip(), content, hashlib.sha256).hexdigest()
-
-
 # Owner and group of an item with manage_ownership=false, as the module resolves them: -1 tells
 # chown to leave that id alone, and item_differences does not compare it.
 UNMANAGED = -1
@@ -103,15 +90,15 @@ def _owner_differs(wanted, name, number, wanted_id=None):
     return wanted != (str(number) if wanted.isdigit() else name)
 
 
-def item_differences(item, observed, key=None, resolved=None):
+def item_differences(item, observed, resolved=None):
     """What differs between an item and the observed state of its path, in the order content,
-    mode, owner, group: the module's decision (it acts on exactly these) and the filter's.
+    mode, owner, group: the module's decision (it acts on exactly these).
 
     ``observed`` is observe()'s dict, or None when the path was not read. Reasons: ``unknown`` (not
     read: the module then runs and decides), ``created`` (absent), ``type`` (another kind of file
     is there: the module refuses), ``removed`` (an absent item's path exists), else any of
     ``content``, ``mode``, ``owner``, ``group``. Content is compared as the SHA-1 of the UTF-8
-    bytes, or for a file observed with a key (observe_paths ``keyed``) as the HMAC under ``key``.
+    bytes.
 
     ``resolved`` is ``(mode, uid, gid)`` as the module resolved them on the host (ids UNMANAGED
     when ownership is unmanaged). Without it (on the controller) the mode is parsed here, a mode
@@ -127,12 +114,7 @@ def item_differences(item, observed, key=None, resolved=None):
         return ["created" if kind == "absent" else "type"]
     reasons = []
     if state == "file":
-        if "hmac" in observed:
-            same = bool(key) and bool(observed["hmac"]) and hmac.compare_digest(
-                str(observed["hmac"]), content_hmac(key, item.get("content") or ""))
-        else:
-            same = observed.get("sha1") == content_sha1(item.get("content") or "")
-        if not same:
+        if observed.get("sha1") != content_sha1(item.get("content") or ""):
             reasons.append("content")
     uid = gid = None
     try:
@@ -159,9 +141,8 @@ def _name(lookup, number, field):
         return str(number)
 
 
-def observe(path, key=None, keep_content=False, read=True):
-    """The state of one path as item_differences reads it (lstat: a symlink is type other). With
-    ``key`` (bytes), a file's content is given as its HMAC under the key, never as a plain digest.
+def observe(path, keep_content=False, read=True):
+    """The state of one path as item_differences reads it (lstat: a symlink is type other).
     ``keep_content`` adds the file's bytes as ``content`` (the module's diff shows them); with
     ``read`` false a file is not opened (enough for an absent item)."""
     try:
@@ -185,41 +166,14 @@ def observe(path, key=None, keep_content=False, read=True):
         "group": _name(grp.getgrgid, st.st_gid, "gr_name"),
     }
     if kind == "file" and read:
-        digest = hmac.new(key, digestmod=hashlib.sha256) if key is not None else hashlib.sha1()
+        digest = hashlib.sha1()
         blocks = []
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 16), b""):
                 digest.update(block)
                 if keep_content:
                     blocks.append(block)
-        state["hmac" if key is not None else "sha1"] = digest.hexdigest()
+        state["sha1"] = digest.hexdigest()
         if keep_content:
             state["content"] = b"".join(blocks)
     return state
-
-
-def _read_key(path):
-    try:
-        with open(path, "rb") as handle:
-            return handle.read().strip() or None
-    except OSError:
-        return None
-
-
-def observe_paths(paths, keyed=None):
-    """observe() of each path, by path. The roles' probes run with this file sent ahead of them, so
-    a probe reads a role's files exactly as config_files_pending compares them.
-
-    ``keyed`` ({"key_file": path, "paths": [...]}) names secret files: their content is given as an
-    HMAC under the key read from ``key_file`` (a file of the same secret set, written by the module
-    from a key the controller derives), and with ``hmac: None`` when there is no key to read, so they
-    count as different. A probe's output is logged; a plain digest of a secret file is not safe there."""
-    states = dict((path, observe(path)) for path in paths)
-    if keyed:
-        key = _read_key(keyed["key_file"])
-        for path in keyed["paths"]:
-            state = observe(path, key) if key is not None else observe(path, b"")
-            if key is None and "hmac" in state:
-                state["hmac"] = None
-            states[path] = state
-    return states

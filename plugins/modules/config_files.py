@@ -188,7 +188,7 @@ def _wanted_text(mode, uid, gid, observed):
 
 def examine(item):
     """The module's one decision for a file or directory item: (reasons, observed state, (mode, uid,
-    gid)). item_differences() is the comparison config_files_pending makes on the controller."""
+    gid)), from item_differences() in module_utils, the one comparison."""
     resolved = wanted_attributes(item)
     observed = observe(item["path"], keep_content=(item.get("state") or "file") == "file")
     reasons = item_differences(item, observed, resolved=resolved)

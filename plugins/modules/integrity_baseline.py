@@ -278,7 +278,15 @@ import platform
 import zlib
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.prodready.platform.plugins.module_utils import integrity
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import baseline
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import common
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import compare
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import dpkg as dpkg_lib
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import manifest
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import offhost as offhost_lib
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import pathrules
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import record as record_lib
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import signing
 
 
 def _codename():
@@ -304,8 +312,8 @@ def _arch(module):
 
 def _trusted(params):
     if not params["public_key"]:
-        raise integrity.ConfigError("no public key given: the action passes the host's public keys")
-    return [integrity.load_public_key(k) for k in params["public_key"]]
+        raise common.ConfigError("no public key given: the action passes the host's public keys")
+    return [signing.load_public_key(k) for k in params["public_key"]]
 
 
 def scan(module):
@@ -315,31 +323,31 @@ def scan(module):
     keys = _trusted(params)
     old_data = old_body = None
     if os.path.exists(params["path"]):
-        old_data = integrity.read_file(params["path"])
+        old_data = manifest.read_file(params["path"])
         try:
-            old_body = integrity.load_manifest(old_data, keys)
-        except integrity.ManifestError:
+            old_body = manifest.load_manifest(old_data, keys)
+        except common.ManifestError:
             old_body = None  # the controller says why and refuses to overwrite it
     result = dict(changed=False, path=params["path"], current=base64.b64encode(old_data).decode("ascii") if old_data else None,
-                  confirmed=False, dpkg_status_sha256=integrity.dpkg_status_digest(params["dpkg_admin_dir"]),
+                  confirmed=False, dpkg_status_sha256=record_lib.dpkg_status_digest(params["dpkg_admin_dir"]),
                   codename=_codename(), arch=_arch(module))
     if old_body is not None and params["trust_confirmation"]:
-        if integrity.baseline_confirmed(params, keys[0], old_data, old_body):
+        if record_lib.baseline_confirmed(params, keys[0], old_data, old_body):
             result.update(confirmed=True, entries=len(old_body["entries"]))
             return result
-    rules = integrity.PathRules(params["include"], params["exclude"])
-    body = integrity.create_baseline(params["paths"], rules, None, system_paths=None if params["system_checks"] else {},
-                                     packages=params["packages"], workers=params["workers"] or None,
-                                     package_owners=params["package_owners"], dpkg_admin_dir=params["dpkg_admin_dir"],
-                                     host=params["host"])[0]
-    result["body"] = base64.b64encode(zlib.compress(integrity.canonical_json(body), 6)).decode("ascii")
+    rules = pathrules.PathRules(params["include"], params["exclude"])
+    body = baseline.create_baseline(params["paths"], rules, None, system_paths=None if params["system_checks"] else {},
+                                    packages=params["packages"], workers=params["workers"] or None,
+                                    package_owners=params["package_owners"], dpkg_admin_dir=params["dpkg_admin_dir"],
+                                    host=params["host"])[0]
+    result["body"] = base64.b64encode(zlib.compress(manifest.canonical_json(body), 6)).decode("ascii")
     result["entries"] = len(body["entries"])
     updates, others = [], []
-    if old_body is not None and params["accept_package_updates"] and not integrity.same_state(old_body, body):
+    if old_body is not None and params["accept_package_updates"] and not baseline.same_state(old_body, body):
         try:
-            updates, others = integrity.package_update_drift(
-                old_body, body, integrity.PackageState(params["dpkg_admin_dir"], params["dpkg_log"]))
-        except (integrity.IntegrityError, OSError) as exc:
+            updates, others = compare.package_update_drift(
+                old_body, body, dpkg_lib.PackageState(params["dpkg_admin_dir"], params["dpkg_log"]))
+        except (common.IntegrityError, OSError) as exc:
             module.warn("cannot classify the drift as package updates: %s" % exc)
     result.update(package_updates=updates, not_package_updates=others)
     return result
@@ -347,10 +355,10 @@ def scan(module):
 
 def _write(path, data, mode, check_mode):
     """True when ``path`` did not hold ``data``; writes it unless in check mode."""
-    if os.path.exists(path) and integrity.read_file(path) == data:
+    if os.path.exists(path) and manifest.read_file(path) == data:
         return False
     if not check_mode:
-        integrity.write_file_atomic(path, data, mode=mode)
+        manifest.write_file_atomic(path, data, mode=mode)
     return True
 
 
@@ -362,20 +370,20 @@ def install(module):
     changed = False
     if params["manifest"]:
         data = base64.b64decode(params["manifest"], validate=True)
-        body = integrity.load_manifest(data, keys)
-        errors = integrity.binding_errors(body, params["host"], integrity.manifest_config(
+        body = manifest.load_manifest(data, keys)
+        errors = manifest.binding_errors(body, params["host"], manifest.manifest_config(
             params["paths"], params["include"], params["exclude"]))
         if errors:
-            raise integrity.SignatureError("refusing to install the manifest: " + "; ".join(errors))
+            raise common.SignatureError("refusing to install the manifest: " + "; ".join(errors))
         mode = int(params["mode"], 8) if isinstance(params["mode"], str) else int(params["mode"])
         changed = _write(params["path"], data, mode, module.check_mode)
     # The record is a cache of the controller's findings, not a managed file: writing or removing
     # it is no change. Without one (drift was found) any old record goes.
-    target = integrity.confirmation_path(params["path"])
+    target = record_lib.confirmation_path(params["path"])
     if params["record"]:
         record = base64.b64decode(params["record"], validate=True)
-        if integrity.load_record(record, keys[0]) is None:
-            raise integrity.SignatureError("refusing to install a confirmation record the host's key does not verify")
+        if record_lib.load_record(record, keys[0]) is None:
+            raise common.SignatureError("refusing to install a confirmation record the host's key does not verify")
         if not module.check_mode:
             _write(target, record, 0o600, False)
     elif os.path.lexists(target) and not module.check_mode:
@@ -405,11 +413,11 @@ def main():
             packages=dict(type="bool", default=True),
             package_owners=dict(type="bool", default=True),
             accept_package_updates=dict(type="bool", default=False),
-            dpkg_admin_dir=dict(type="path", default=integrity.DPKG_ADMIN_DIR),
-            dpkg_log=dict(type="path", default=integrity.DPKG_LOG),
+            dpkg_admin_dir=dict(type="path", default=dpkg_lib.DPKG_ADMIN_DIR),
+            dpkg_log=dict(type="path", default=dpkg_lib.DPKG_LOG),
             workers=dict(type="int", default=0),
             mode=dict(type="raw", default="0640"),
-            offhost=dict(type="dict", options=integrity.offhost_argument_spec(retention=True)),
+            offhost=dict(type="dict", options=offhost_lib.offhost_argument_spec(retention=True)),
             trust_confirmation=dict(type="bool", default=True),
             state=dict(type="str", choices=["scan", "install"], default="scan"),
             public_key=dict(type="list", elements="str", default=[], no_log=False),
@@ -422,12 +430,12 @@ def main():
     if module.params["private_key"] or offhost.get("access_key") or offhost.get("secret_key"):
         module.fail_json(msg="integrity_baseline received a signing key or off-host credentials on the managed host: "
                              "they belong to the controller (run the module through its action plugin)")
-    missing = integrity.missing_library()
+    missing = offhost_lib.missing_library()
     if missing:
         module.fail_json(msg=missing_required_lib(missing))
     try:
         result = scan(module) if module.params["state"] == "scan" else install(module)
-    except (integrity.IntegrityError, ValueError, OSError) as exc:
+    except (common.IntegrityError, ValueError, OSError) as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(**result)
 

@@ -220,7 +220,12 @@ cached:
 import hashlib
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.prodready.platform.plugins.module_utils import integrity
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import common
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import dpkg
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import manifest
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import offhost
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import signing
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import verify
 
 
 def main():
@@ -232,16 +237,16 @@ def main():
             paths=dict(type="list", elements="path"),
             include=dict(type="list", elements="str"),
             exclude=dict(type="list", elements="str"),
-            level=dict(type="str", choices=list(integrity.LEVELS), default="standard"),
+            level=dict(type="str", choices=list(common.LEVELS), default="standard"),
             fail_on_violation=dict(type="bool", default=True),
             cache_ttl=dict(type="int", default=0),
             cache_path=dict(type="path", default="/var/lib/prodready-integrity/cache.json"),
             workers=dict(type="int", default=0),
             packages=dict(type="bool", default=True),
             accept_package_updates=dict(type="bool", default=True),
-            dpkg_admin_dir=dict(type="path", default=integrity.DPKG_ADMIN_DIR),
-            dpkg_log=dict(type="path", default=integrity.DPKG_LOG),
-            offhost=dict(type="dict", options=integrity.offhost_argument_spec()),
+            dpkg_admin_dir=dict(type="path", default=dpkg.DPKG_ADMIN_DIR),
+            dpkg_log=dict(type="path", default=dpkg.DPKG_LOG),
+            offhost=dict(type="dict", options=offhost.offhost_argument_spec()),
             backup_metric_file=dict(type="path", default="/var/lib/prometheus/node-exporter/prodready_backup.prom"),
             backup_metric_name=dict(type="str", default="prodready_backup_restore_test_success"),
             certificates=dict(type="list", elements="dict", default=[],
@@ -249,43 +254,43 @@ def main():
         ),
         supports_check_mode=True,
     )
-    missing = integrity.missing_library(offhost=bool(module.params["offhost"]) and module.params["level"] == "full")
+    missing = offhost.missing_library(offhost=bool(module.params["offhost"]) and module.params["level"] == "full")
     if missing:
         module.fail_json(msg=missing_required_lib(missing))
     params = module.params
     level = params["level"]
     try:
-        keys = [integrity.load_public_key(k) for k in params["public_key"]]
-        data = integrity.read_file(params["path"])
+        keys = [signing.load_public_key(k) for k in params["public_key"]]
+        data = manifest.read_file(params["path"])
         reference = None
         use_offhost = params["offhost"] and level == "full"
         if use_offhost:
-            reference = integrity.s3_get(params["offhost"])
+            reference = offhost.s3_get(params["offhost"])
             if reference is None:
                 module.fail_json(msg="the off-host copy s3://%s/%s does not exist: upload it with integrity_baseline "
                                      "(offhost) before using the full level" % (params["offhost"]["bucket"],
                                                                                 params["offhost"]["key"]))
         expected_config = None
         if params["paths"] is not None:
-            expected_config = integrity.manifest_config(params["paths"], params["include"], params["exclude"])
-        cache = integrity.ResultCache(params["cache_path"], params["cache_ttl"])
+            expected_config = manifest.manifest_config(params["paths"], params["include"], params["exclude"])
+        cache = verify.ResultCache(params["cache_path"], params["cache_ttl"])
         cache_key = cache.key(level, hashlib.sha256(data + (reference or b"")).hexdigest(),
                               params["packages"], params["certificates"], params["backup_metric_file"],
                               params["accept_package_updates"], params["dpkg_admin_dir"], params["dpkg_log"],
                               params["host"], params["paths"], params["include"], params["exclude"])
         result = cache.get(cache_key)
         if result is None:
-            result = integrity.verify(
+            result = verify.verify(
                 data, keys, level, reference_data=reference, workers=params["workers"] or None,
                 packages=params["packages"],
                 backup={"metric_file": params["backup_metric_file"], "metric_name": params["backup_metric_name"]},
                 certificates=params["certificates"], manifest_path=params["path"],
                 accept_package_updates=params["accept_package_updates"],
-                package_state=integrity.PackageState(params["dpkg_admin_dir"], params["dpkg_log"]),
+                package_state=dpkg.PackageState(params["dpkg_admin_dir"], params["dpkg_log"]),
                 expected_host=params["host"], expected_config=expected_config)
             if not module.check_mode:
                 cache.put(cache_key, result)
-    except integrity.IntegrityError as exc:
+    except common.IntegrityError as exc:
         module.fail_json(msg=str(exc))
     except OSError as exc:
         module.fail_json(msg="integrity check failed: %s" % exc)

@@ -72,11 +72,35 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native, to_
 # Shippable module_utils: dotted name below plugins/module_utils -> the imported module. Ansible bundles a
 # module_utils file into this module's payload only when this file imports it, hence one import each.
 from ansible_collections.prodready.platform.plugins.module_utils import textfile
+from ansible_collections.prodready.platform.plugins.module_utils._backup import record as backup_record
 from ansible_collections.prodready.platform.plugins.module_utils._backup import retention as backup_retention
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import common as integrity_common
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import compare as integrity_compare
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import dpkg as integrity_dpkg
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import manifest as integrity_manifest
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import notify as integrity_notify
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import offhost as integrity_offhost
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import pathrules as integrity_pathrules
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import results as integrity_results
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import scan as integrity_scan
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import signing as integrity_signing
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import verify as integrity_verify
 
 SHIPPABLE = {
     "textfile": textfile,
+    "_backup.record": backup_record,
     "_backup.retention": backup_retention,
+    "_integrity.common": integrity_common,
+    "_integrity.compare": integrity_compare,
+    "_integrity.dpkg": integrity_dpkg,
+    "_integrity.manifest": integrity_manifest,
+    "_integrity.notify": integrity_notify,
+    "_integrity.offhost": integrity_offhost,
+    "_integrity.pathrules": integrity_pathrules,
+    "_integrity.results": integrity_results,
+    "_integrity.scan": integrity_scan,
+    "_integrity.signing": integrity_signing,
+    "_integrity.verify": integrity_verify,
 }
 
 PACKAGE_PATH = ("ansible_collections", "prodready", "platform", "plugins", "module_utils")

@@ -3,7 +3,8 @@
 and its subprocess paths (stale-lock retry, endpoint-down stop) against the real restic where a
 local repository or a closed loopback port shows the behaviour, else a fake ``restic`` script.
 
-The runner is imported the way it runs on a host: copied beside the collection's ``textfile.py``.
+The runner is imported the way it runs on a host: python_library's tree (here the collection
+itself) in ``python/`` beside it.
 """
 import calendar
 import datetime
@@ -20,10 +21,11 @@ import time
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
+from ansible_collections.prodready.platform.plugins.modules import backup_facts
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUNNER = os.path.join(ROOT, "roles", "backup", "files", "prodready_backup.py")
-TEXTFILE = os.path.join(ROOT, "plugins", "module_utils", "textfile.py")
-RETENTION = os.path.join(ROOT, "plugins", "module_utils", "_backup", "retention.py")
+COLLECTIONS = os.path.join(ROOT, "collections")
 RESTIC = shutil.which("restic")
 needs_restic = pytest.mark.skipif(RESTIC is None, reason="restic is not installed")
 UTC = datetime.timezone.utc
@@ -34,16 +36,14 @@ def pb(tmp_path_factory):
     """The runner module, loaded from a lib dir laid out like the role ships it."""
     lib = tmp_path_factory.mktemp("prodready-backup-lib")
     shutil.copy(RUNNER, str(lib / "prodready_backup.py"))
-    shutil.copy(TEXTFILE, str(lib / "textfile.py"))
-    shutil.copy(RETENTION, str(lib / "backup_retention.py"))
+    os.symlink(COLLECTIONS, str(lib / "python"))
     spec = importlib.util.spec_from_file_location("prodready_backup_under_test", str(lib / "prodready_backup.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    assert module.LIBRARY_DIR == str(lib / "python")
     yield module
-    sys.modules.pop("textfile", None)
-    sys.modules.pop("backup_retention", None)
-    if str(lib) in sys.path:
-        sys.path.remove(str(lib))
+    if module.LIBRARY_DIR in sys.path:
+        sys.path.remove(module.LIBRARY_DIR)
 
 
 def make_config(tmp_path, **extra):
@@ -608,9 +608,6 @@ def test_secrets_go_to_restics_environment_not_its_command_line(pb, tmp_path):
 
 # ------------------------------------------------------------------ the repository record
 
-PROBE = os.path.join(ROOT, "roles", "backup", "files", "probe.py")
-
-
 def repository_setup(tmp_path, restic_body):
     """A config and env file as the role writes them, and a fake restic answering ``cat config``."""
     config = make_config(tmp_path, restic_binary=fake_restic(tmp_path, restic_body),
@@ -622,11 +619,10 @@ def repository_setup(tmp_path, restic_body):
 
 
 def role_probe(config, config_path, env_path):
-    """What the role's probe.py says about the record (the other answers are not looked at here)."""
-    ask = {"calendars": ["daily"], "paths": [], "packages": [], "units": [], "restic": config["restic_binary"],
-           "env_file": env_path, "config_file": config_path, "marker": config["repository_marker"]}
-    out = subprocess.run([sys.executable, PROBE, json.dumps(ask)], stdout=subprocess.PIPE, check=True).stdout
-    return json.loads(out)["repository_known"]
+    """What backup_facts says about the record (the other answers are not looked at here)."""
+    return backup_facts.read_facts({"calendars": [], "paths": [], "packages": [], "restic": config["restic_binary"],
+                                    "env_file": env_path, "config_file": config_path,
+                                    "marker": config["repository_marker"]}, None)["repository_known"]
 
 
 def test_probe_records_an_open_repository_and_the_role_recognises_the_record(pb, tmp_path, capsys):

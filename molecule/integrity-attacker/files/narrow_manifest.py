@@ -6,13 +6,14 @@ when its path set was smaller), signed with the host's own key from the environm
 import os
 import sys
 
-from ansible_collections.prodready.platform.plugins.module_utils import integrity
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import manifest
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import signing
 
-key = integrity.load_private_key(os.environ["NARROW_KEY"])
+key = signing.load_private_key(os.environ["NARROW_KEY"])
 with open(sys.argv[1], "rb") as handle:
-    body = integrity.load_manifest(handle.read(), integrity.public_key_text(key))
+    body = manifest.load_manifest(handle.read(), signing.public_key_text(key))
 root = sys.argv[3]
 body["config"]["paths"] = [root]
 body["entries"] = dict((p, e) for p, e in body["entries"].items() if p == root or p.startswith(root + "/"))
 with open(sys.argv[2], "wb") as handle:
-    handle.write(integrity.sign_manifest(body, key))
+    handle.write(manifest.sign_manifest(body, key))

@@ -41,7 +41,7 @@ import urllib.parse
 import urllib.request
 import zlib
 
-from ansible_collections.prodready.platform.plugins.module_utils.integrity import compare_debian_versions
+from ansible_collections.prodready.platform.plugins.module_utils._integrity.dpkg import compare_debian_versions
 
 try:
     import zstandard  # optional: Ubuntu-style data.tar.zst; Debian itself uses xz

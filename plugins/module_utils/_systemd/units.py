@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The state of systemd units as `systemctl show` reports it, and what it takes to reach a wanted state.
 
-Used by the ``units`` module (which acts on it) and the ``systemd_units`` filters. Standard library only.
+Used by the ``units`` module, which acts on it. Standard library only.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -18,7 +18,7 @@ with a timeout; the result is recorded. ``run``: refuse stale or failed hook res
 backup``, ``forget --prune`` with the configured keep-* policy (its kept list is the snapshot
 count), ``restic check`` with a read-data subset (left out when no file changed and the last check
 passed less than ``check_max_age`` seconds ago), then metrics through the collection's textfile contract
-(``textfile.py`` shipped beside this file). ``restore-test``: restore the latest snapshot to a
+(module_utils ``textfile``, installed in ``python/`` beside this file). ``restore-test``: restore the latest snapshot to a
 scratch directory, compare the SHA-256 of every file with the snapshot's own content (streamed by
 ``restic dump``), record the result, clean up. ``restore``: the same, then (``--in-place``) swap the
 verified tree into place, keeping what was there as ``PATH.pre-restore-TIMESTAMP``.
@@ -67,9 +67,13 @@ import threading
 import time
 import traceback
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import textfile  # noqa: E402  (shipped beside this file by the role)
-import backup_retention  # noqa: E402  (the collection's module_utils/_backup/retention.py, shipped beside)
+# The collection's module_utils, installed by the role (prodready.platform.python_library) in
+# python/ beside this file.
+LIBRARY_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "python")
+sys.path.insert(0, LIBRARY_DIR)
+from ansible_collections.prodready.platform.plugins.module_utils import textfile  # noqa: E402
+from ansible_collections.prodready.platform.plugins.module_utils._backup import record as backup_record  # noqa: E402
+from ansible_collections.prodready.platform.plugins.module_utils._backup import retention as backup_retention  # noqa: E402
 
 DEFAULT_CONFIG = "/etc/prodready-backup/config.json"
 DEFAULT_ENV_FILE = "/etc/prodready-backup/restic.env"
@@ -1256,16 +1260,6 @@ def cmd_record_exit(config, environ=None):
     return 0
 
 
-def repository_digest(config_path, env_path):
-    """SHA-256 of the secrets file and the configuration, in that order (the role's probe.py
-    computes the same digest to compare it with the recorded one)."""
-    digest = hashlib.sha256()
-    for path in (env_path, config_path):
-        with open(path, "rb") as handle:
-            digest.update(handle.read())
-    return digest.hexdigest()
-
-
 def record_repository(config, config_path, env_path):
     """Record that the repository opens with these secrets and this configuration: the role asks
     restic again only when either changed (or this record is gone)."""
@@ -1277,7 +1271,7 @@ def record_repository(config, config_path, env_path):
         os.makedirs(directory, 0o700)
     fd, tmp = tempfile.mkstemp(prefix=".repository.", dir=directory)
     with os.fdopen(fd, "w") as handle:
-        handle.write(repository_digest(config_path, env_path) + "\n")
+        handle.write(backup_record.repository_digest(config_path, env_path) + "\n")
     os.rename(tmp, path)
 
 

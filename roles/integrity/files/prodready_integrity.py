@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """prodready-integrity: the on-host integrity monitor.
 
-A small CLI around the collection's integrity library (integrity.py) and the metrics
-textfile contract (textfile.py), both shipped next to this file by the `integrity` role.
+A small CLI around the collection's integrity library (plugins/module_utils/_integrity/) and the
+metrics textfile contract (textfile.py), both installed under python/ beside this file by the
+`integrity` role (prodready.platform.python_library).
 
     prodready-integrity verify --level standard     check, write metrics, notify (exit 0 clean, 1 violations, 2 error)
     prodready-integrity status                      the last result of every level
@@ -28,10 +29,20 @@ import time
 import urllib.request
 from email.message import EmailMessage
 
-sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+# The library the role installs with prodready.platform.python_library, beside this file: the
+# collection's own module_utils, imported by their full names as the modules import them.
+LIBRARY_DIR = os.path.join(os.path.dirname(os.path.realpath(__file__)), "python")
+sys.path.insert(0, LIBRARY_DIR)
 
-import integrity  # noqa: E402  (shipped next to this file)
-import textfile  # noqa: E402
+# pylint: disable=wrong-import-position
+from ansible_collections.prodready.platform.plugins.module_utils import textfile  # noqa: E402
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import common  # noqa: E402
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import dpkg  # noqa: E402
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import manifest  # noqa: E402
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import notify as notify_lib  # noqa: E402
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import offhost  # noqa: E402
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import results as results_lib  # noqa: E402
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import verify as verify_lib  # noqa: E402
 
 DEFAULT_CONFIG = "/etc/prodready-integrity/config.json"
 METRICS_FILE = "prodready_integrity.prom"
@@ -59,7 +70,7 @@ def read_public_keys(config):
         with open(key_file) as handle:
             keys.extend(line.strip() for line in handle if line.strip() and not line.startswith("#"))
     if not keys:
-        raise integrity.ConfigError("no trusted public key configured (public_keys / public_key_file)")
+        raise common.ConfigError("no trusted public key configured (public_keys / public_key_file)")
     return keys
 
 
@@ -68,41 +79,41 @@ def expected_config(config):
     binding = config.get("binding")
     if not binding:
         return None
-    return integrity.manifest_config(binding["paths"], binding.get("include"), binding.get("exclude"))
+    return manifest.manifest_config(binding["paths"], binding.get("include"), binding.get("exclude"))
 
 
 def run_check(config, level):
     manifest_path = config["manifest"]
     try:
-        data = integrity.read_file(manifest_path)
-    except integrity.ConfigError as exc:
-        return integrity.error_result(level, str(exc), path=manifest_path)
+        data = manifest.read_file(manifest_path)
+    except common.ConfigError as exc:
+        return results_lib.error_result(level, str(exc), path=manifest_path)
     reference = None
     full = config.get("full") or {}
     if level == "full" and full.get("offhost"):
         try:
-            reference = integrity.s3_get(full["offhost"])
+            reference = offhost.s3_get(full["offhost"])
             if reference is None:
-                return integrity.error_result(level, "the off-host copy does not exist", kind="offhost", path=manifest_path)
-        except integrity.IntegrityError as exc:
-            return integrity.error_result(level, "off-host copy unreadable: %s" % exc, kind="offhost", path=manifest_path)
+                return results_lib.error_result(level, "the off-host copy does not exist", kind="offhost", path=manifest_path)
+        except common.IntegrityError as exc:
+            return results_lib.error_result(level, "off-host copy unreadable: %s" % exc, kind="offhost", path=manifest_path)
     try:
-        return integrity.verify(
+        return verify_lib.verify(
             data, read_public_keys(config), level, reference_data=reference, workers=config.get("workers") or None,
             packages=config.get("packages", True), backup=full.get("backup"), certificates=full.get("certificates"),
             manifest_path=manifest_path, accept_package_updates=config.get("accept_package_updates", True),
             expected_host=config.get("host"), expected_config=expected_config(config),
-            package_state=integrity.PackageState(config.get("dpkg_admin_dir") or integrity.DPKG_ADMIN_DIR,
-                                                 config.get("dpkg_log") or integrity.DPKG_LOG))
-    except integrity.UnsupportedVersionError as exc:
-        return integrity.error_result(level, str(exc), path=manifest_path)
+            package_state=dpkg.PackageState(config.get("dpkg_admin_dir") or dpkg.DPKG_ADMIN_DIR,
+                                            config.get("dpkg_log") or dpkg.DPKG_LOG))
+    except common.UnsupportedVersionError as exc:
+        return results_lib.error_result(level, str(exc), path=manifest_path)
 
 
 def write_metrics(config):
     """Render every level's last result into one textfile (levels run from separate timers)."""
     state_dir = config["state_dir"]
     results = {}
-    for level in integrity.LEVELS:
+    for level in common.LEVELS:
         path = os.path.join(state_dir, "last-%s.json" % level)
         if os.path.exists(path):
             with open(path) as handle:
@@ -116,7 +127,7 @@ def write_metrics(config):
     for level in sorted(results):
         result = results[level]
         by_kind = result.get("counts", {}).get("by_kind", {})
-        for kind in integrity.VIOLATION_KINDS:
+        for kind in common.VIOLATION_KINDS:
             violations.add(by_kind.get(kind, 0), {"kind": kind, "level": level})
         last_run.add(result.get("checked_at", 0), {"level": level})
         checked.add(result.get("files_checked", 0), {"level": level})
@@ -203,7 +214,7 @@ def notify_once(config, result):
             state = json.load(handle)
     except (OSError, ValueError):
         state = {}
-    fingerprint = integrity.violation_fingerprint(result)
+    fingerprint = notify_lib.violation_fingerprint(result)
     sent = []
     for channel in channels(config):
         previous = state.get(channel, "")
@@ -218,19 +229,19 @@ def notify_once(config, result):
             continue
         state[channel] = fingerprint
         sent.append(channel)
-    integrity.write_file_atomic(state_path, integrity.canonical_json(state), mode=0o600)
+    manifest.write_file_atomic(state_path, manifest.canonical_json(state), mode=0o600)
     return sent
 
 
 def cmd_verify(args):
     config = load_config(args.config)
-    level = integrity.parse_level(args.level)
+    level = common.parse_level(args.level)
     os.makedirs(config["state_dir"], 0o700, exist_ok=True)
     with open(os.path.join(config["state_dir"], "lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         result = run_check(config, level)
-        integrity.write_file_atomic(os.path.join(config["state_dir"], "last-%s.json" % level),
-                                    integrity.canonical_json(result), mode=0o600)
+        manifest.write_file_atomic(os.path.join(config["state_dir"], "last-%s.json" % level),
+                                   manifest.canonical_json(result), mode=0o600)
         if not args.no_metrics:
             write_metrics(config)
         sent = [] if args.no_notify else notify_once(config, result)
@@ -254,7 +265,7 @@ def cmd_verify(args):
 def cmd_status(args):
     config = load_config(args.config)
     found = False
-    for level in integrity.LEVELS:
+    for level in common.LEVELS:
         path = os.path.join(config["state_dir"], "last-%s.json" % level)
         if not os.path.exists(path):
             continue
@@ -289,7 +300,7 @@ def main(argv=None):
             return cmd_status(args)
         parser.print_help()
         return 2
-    except (integrity.IntegrityError, textfile.MetricError, OSError, ValueError) as exc:
+    except (common.IntegrityError, textfile.MetricError, OSError, ValueError) as exc:
         log("error: %s" % exc)
         return 2
 

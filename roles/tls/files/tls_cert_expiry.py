@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Write prodready_tls_certificate_expiry_seconds{path,subject} for the textfile collector.
 
-Run by prodready-tls-cert-expiry.service (timer + after every certificate change). Ships
-next to the collection's textfile.py, which does the atomic write and the escaping.
+Run by prodready-tls-cert-expiry.service (timer + after every certificate change). The
+collection's textfile module (the atomic write and the escaping) is installed by the tls role
+(prodready.platform.python_library) under LIBRARY, at its collection path.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,9 +17,11 @@ import datetime
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# Where the tls role installs the collection's module_utils (tls_python_library_dir).
+LIBRARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "python")
+sys.path.insert(0, LIBRARY)
 
-import textfile  # noqa: E402  (shipped beside this script)
+from ansible_collections.prodready.platform.plugins.module_utils import textfile  # noqa: E402
 from cryptography import x509  # noqa: E402
 
 

@@ -27,6 +27,6 @@ def test_no_role_derives_a_bcrypt_salt_in_jinja():
 
 
 def test_exporters_hash_comes_from_the_filter_with_the_hosts_hashes():
-    with open(os.path.join(ROOT, "roles", "exporters", "tasks", "probe.yml"), encoding="utf-8") as handle:
+    with open(os.path.join(ROOT, "roles", "exporters", "tasks", "facts.yml"), encoding="utf-8") as handle:
         probe = handle.read()
-    assert "prodready.platform.bcrypt_hash(current=" in probe and "bcrypt_hashes" in probe
+    assert "prodready.platform.bcrypt_hash(current=exporters_host.bcrypt_hashes" in probe

@@ -8,18 +8,18 @@ import sys
 
 import pytest
 
-from ansible_collections.prodready.platform.plugins.module_utils import integrity
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import baseline
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import signing
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 @pytest.fixture
 def monitor(monkeypatch):
-    """The monitor as a module, importing `integrity` and `textfile` from plugins/module_utils as it
-    imports the copies the role ships next to it."""
-    monkeypatch.setattr(sys, "path", [os.path.join(ROOT, "plugins", "module_utils")] + sys.path)
-    monkeypatch.delitem(sys.modules, "integrity", raising=False)
-    monkeypatch.delitem(sys.modules, "textfile", raising=False)
+    """The monitor as a module. It imports the library by its full name (as on the host, where
+    prodready.platform.python_library installs it under python/ beside the monitor); here that name
+    is the collection under test, already imported."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
     spec = importlib.util.spec_from_file_location("prodready_integrity_monitor",
                                                   os.path.join(ROOT, "roles", "integrity", "files", "prodready_integrity.py"))
     module = importlib.util.module_from_spec(spec)
@@ -81,11 +81,11 @@ def test_monitor_reports_a_manifest_bound_to_another_host_or_path_set(monitor, t
     tree = tmp_path / "srv"
     tree.mkdir()
     (tree / "a").write_text("a")
-    key = integrity.load_private_key(integrity.generate_private_key_text())
+    key = signing.load_private_key(signing.generate_private_key_text())
     manifest = tmp_path / "baseline.json"
-    manifest.write_bytes(integrity.create_baseline([str(tree)], private_key=key, system_paths={}, packages=False,
-                                                   host="app1", package_owners=False)[1])
-    (tmp_path / "public.key").write_text(integrity.public_key_text(key) + "\n")
+    manifest.write_bytes(baseline.create_baseline([str(tree)], private_key=key, system_paths={}, packages=False,
+                                                  host="app1", package_owners=False)[1])
+    (tmp_path / "public.key").write_text(signing.public_key_text(key) + "\n")
     config = {"manifest": str(manifest), "public_key_file": str(tmp_path / "public.key"), "host": "app1",
               "binding": {"paths": [str(tree)], "include": [], "exclude": []}, "packages": False}
     assert monitor.run_check(config, "standard")["ok"]
@@ -97,3 +97,40 @@ def test_monitor_reports_a_manifest_bound_to_another_host_or_path_set(monitor, t
     legacy = dict(config, host="app2")
     legacy.pop("binding")
     assert monitor.run_check(legacy, "minimal")["violations"][0]["kind"] == "binding"
+
+
+def _imported_utils(path):
+    """Dotted module_utils names a file imports from this collection (``from ...module_utils[.pkg] import x``)."""
+    import ast
+    prefix = "ansible_collections.prodready.platform.plugins.module_utils"
+    names = set()
+    with open(path) as handle:
+        tree = ast.parse(handle.read())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(prefix):
+            package = node.module[len(prefix):].lstrip(".")
+            if package and os.path.exists(os.path.join(ROOT, "plugins", "module_utils", *package.split(".")) + ".py"):
+                names.add(package)  # from <module> import <name>
+                continue
+            for alias in node.names:
+                names.add((package + "." if package else "") + alias.name)
+    return names
+
+
+def test_the_role_ships_every_module_the_monitor_imports():
+    """The library the role installs (vars/main.yml, integrity_library_modules) holds the monitor's imports
+    and theirs, and python_library can ship each of them."""
+    import yaml
+    from ansible_collections.prodready.platform.plugins.modules import python_library
+
+    with open(os.path.join(ROOT, "roles", "integrity", "vars", "main.yml")) as handle:
+        shipped = set(yaml.safe_load(handle)["integrity_library_modules"])
+    wanted, todo = set(), _imported_utils(os.path.join(ROOT, "roles", "integrity", "files", "prodready_integrity.py"))
+    while todo:
+        name = todo.pop()
+        if name in wanted:
+            continue
+        wanted.add(name)
+        todo |= _imported_utils(os.path.join(ROOT, "plugins", "module_utils", *name.split(".")) + ".py")
+    assert wanted <= shipped, sorted(wanted - shipped)
+    assert shipped <= set(python_library.SHIPPABLE), sorted(shipped - set(python_library.SHIPPABLE))

@@ -3,9 +3,11 @@ from ansible.errors import AnsibleFilterError
 from hypothesis import given, strategies as st
 
 from ansible_collections.prodready.platform.plugins.filter import integrity as filters
-from ansible_collections.prodready.platform.plugins.module_utils import integrity
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import common
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import manifest
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import signing
 
-kinds = st.sampled_from(integrity.VIOLATION_KINDS)
+kinds = st.sampled_from(common.VIOLATION_KINDS)
 paths = st.from_regex(r"\A/[a-z0-9|`_ -]{1,20}\Z")
 violations = st.lists(st.fixed_dictionaries({"path": paths, "kind": kinds,
                                              "reasons": st.lists(st.sampled_from(["content", "mode", "ctime"]), max_size=3)}),
@@ -71,8 +73,8 @@ manifests = st.dictionaries(st.from_regex(r"\A/srv/[a-z]{1,6}\Z"), entry, max_si
 
 @given(manifests, manifests)
 def test_manifest_diff_partitions_paths(old_entries, new_entries):
-    old = integrity.build_manifest(old_entries, ["/srv"], host="a", created="x")
-    new = integrity.build_manifest(new_entries, ["/srv"], host="a", created="y")
+    old = manifest.build_manifest(old_entries, ["/srv"], host="a", created="x")
+    new = manifest.build_manifest(new_entries, ["/srv"], host="a", created="y")
     diff = filters.integrity_manifest_diff(old, new)
     assert set(diff["added"]) == set(new_entries) - set(old_entries)
     assert set(diff["removed"]) == set(old_entries) - set(new_entries)
@@ -83,11 +85,11 @@ def test_manifest_diff_partitions_paths(old_entries, new_entries):
 
 
 def test_manifest_diff_accepts_signed_text():
-    key = integrity.generate_private_key_text()
-    old = integrity.sign_manifest(integrity.build_manifest({}, ["/srv"]), key).decode()
-    new_body = integrity.build_manifest({"/srv/x": {"type": "file", "size": 1, "mode": 420, "uid": 0, "gid": 0,
-                                                    "mtime_ns": 1, "ctime_ns": 1, "inode": 1, "sha256": "a" * 64}}, ["/srv"])
-    new = integrity.sign_manifest(new_body, key).decode()
+    key = signing.generate_private_key_text()
+    old = manifest.sign_manifest(manifest.build_manifest({}, ["/srv"]), key).decode()
+    new_body = manifest.build_manifest({"/srv/x": {"type": "file", "size": 1, "mode": 420, "uid": 0, "gid": 0,
+                                                   "mtime_ns": 1, "ctime_ns": 1, "inode": 1, "sha256": "a" * 64}}, ["/srv"])
+    new = manifest.sign_manifest(new_body, key).decode()
     assert filters.integrity_manifest_diff(old, new)["added"] == ["/srv/x"]
     assert set(filters.FilterModule().filters()) == {"integrity_summary", "integrity_violations", "integrity_manifest_diff",
                                                      "integrity_host_key", "integrity_public_key", "integrity_key_id"}
@@ -97,13 +99,13 @@ def test_host_keys_are_derived_per_host_and_refuse_a_short_secret():
     secret = "s" * 40
     a, b = filters.integrity_host_key(secret, "app1"), filters.integrity_host_key(secret, "app2")
     assert a != b and a == filters.integrity_host_key(secret, "app1")
-    assert filters.integrity_public_key(a) == integrity.public_key_text(integrity.load_private_key(a))
+    assert filters.integrity_public_key(a) == signing.public_key_text(signing.load_private_key(a))
     assert filters.integrity_public_key(a) != filters.integrity_public_key(b)
     with pytest.raises(AnsibleFilterError, match="at least 32"):
         filters.integrity_host_key("short", "app1")
     with pytest.raises(AnsibleFilterError):
         filters.integrity_public_key("not a key")
     # The id a manifest names its signer by, of the public key.
-    assert filters.integrity_key_id(filters.integrity_public_key(a)) == integrity.key_id(integrity.load_private_key(a))
+    assert filters.integrity_key_id(filters.integrity_public_key(a)) == signing.key_id(signing.load_private_key(a))
     with pytest.raises(AnsibleFilterError):
         filters.integrity_key_id("not a key")

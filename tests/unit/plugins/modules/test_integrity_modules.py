@@ -9,13 +9,19 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.prodready.platform.plugins.module_utils import integrity
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import baseline
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import common
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import manifest as manifest_lib
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import offhost as offhost_lib
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import record as record_lib
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import scan
+from ansible_collections.prodready.platform.plugins.module_utils._integrity import signing
 from ansible_collections.prodready.platform.plugins.action import integrity_baseline as baseline_action
 from ansible_collections.prodready.platform.plugins.modules import integrity_baseline, integrity_verify
 
-KEY = integrity.generate_private_key_text()
-PUB = integrity.public_key_text(integrity.load_private_key(KEY))
-OTHER_KEY = integrity.generate_private_key_text()
+KEY = signing.generate_private_key_text()
+PUB = signing.public_key_text(signing.load_private_key(KEY))
+OTHER_KEY = signing.generate_private_key_text()
 
 
 class Exit(Exception):
@@ -35,7 +41,7 @@ def capture(monkeypatch):
 
     monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(integrity, "dpkg_verify", lambda timeout=600: {})
+    monkeypatch.setattr(scan, "dpkg_verify", lambda timeout=600: {})
 
 
 def run_direct(module, args, check=False, diff=False):
@@ -109,7 +115,7 @@ def test_baseline_check_mode_creates_nothing_then_creates_then_idempotent(tmp_pa
     out = run(integrity_baseline, baseline_args(tmp_path, tree))
     assert out.result["changed"] and manifest.exists()
     assert oct(os.stat(str(manifest)).st_mode & 0o777) == "0o640"
-    assert integrity.load_manifest(manifest.read_bytes(), PUB)["config"]["paths"] == [str(tree)]
+    assert manifest_lib.load_manifest(manifest.read_bytes(), PUB)["config"]["paths"] == [str(tree)]
     again = run(integrity_baseline, baseline_args(tmp_path, tree))
     assert not again.result["changed"] and again.result["action"] == "unchanged"
 
@@ -148,10 +154,10 @@ def test_baseline_never_overwritten_with_wrong_key(tmp_path, tree):
     (tree / "dropped").write_text("x")
     rotated = run(integrity_baseline, baseline_args(tmp_path, tree, private_key=OTHER_KEY, previous_public_key=[PUB]))
     assert rotated.result["changed"] and rotated.result["action"] == "rotated"
-    assert rotated.result["key_id"] == integrity.key_id(integrity.load_private_key(OTHER_KEY))
+    assert rotated.result["key_id"] == signing.key_id(signing.load_private_key(OTHER_KEY))
     assert rotated.result["added"] == [str(tree / "dropped")]
-    body = integrity.load_manifest((tmp_path / "state" / "baseline.json").read_bytes(),
-                                   integrity.public_key_text(integrity.load_private_key(OTHER_KEY)))
+    body = manifest_lib.load_manifest((tmp_path / "state" / "baseline.json").read_bytes(),
+                                      signing.public_key_text(signing.load_private_key(OTHER_KEY)))
     assert str(tree / "dropped") not in body["entries"] and body["host"] == "testhost"
 
 
@@ -177,9 +183,9 @@ def test_missing_key_and_unreachable_store_fail_before_anything_is_written(tmp_p
     assert out.failed and "no signing key on the controller" in out.result["msg"]
 
     def unreachable(options):
-        raise integrity.IntegrityError("could not connect to the endpoint URL")
-    monkeypatch.setattr(integrity, "s3_get", unreachable)
-    monkeypatch.setattr(integrity, "s3_put", lambda options, data: pytest.fail("nothing may be uploaded"))
+        raise common.IntegrityError("could not connect to the endpoint URL")
+    monkeypatch.setattr(offhost_lib, "s3_get", unreachable)
+    monkeypatch.setattr(offhost_lib, "s3_put", lambda options, data: pytest.fail("nothing may be uploaded"))
     out = run(integrity_baseline, baseline_args(tmp_path, tree, offhost={"bucket": "b", "key": "k"}))
     assert out.failed and "unreachable, nothing was written" in out.result["msg"]
     assert not (tmp_path / "state" / "baseline.json").exists()
@@ -226,9 +232,9 @@ def test_verify_bad_inputs(tmp_path, tree):
     assert out.failed and "does not exist" in out.result["msg"]
     manifest = tmp_path / "state" / "baseline.json"
     manifest.parent.mkdir()
-    body = integrity.build_manifest({}, [str(tree)])
+    body = manifest_lib.build_manifest({}, [str(tree)])
     body["format_version"] = 99
-    manifest.write_bytes(integrity.sign_manifest(body, KEY))
+    manifest.write_bytes(manifest_lib.sign_manifest(body, KEY))
     out = run(integrity_verify, verify_args(tmp_path))
     assert out.failed and "format version 99 is newer" in out.result["msg"]
 
@@ -287,7 +293,7 @@ def test_package_update_accepted_by_verify_and_never_re_signed_by_a_converge(tmp
     # The rebaseline (refresh) signs it, after the operator asked.
     refreshed = run(integrity_baseline, baseline_args(tmp_path, tree, refresh=True, **dpkg))
     assert refreshed.result["action"] == "refreshed"
-    body = integrity.load_manifest((tmp_path / "state" / "baseline.json").read_bytes(), PUB)
+    body = manifest_lib.load_manifest((tmp_path / "state" / "baseline.json").read_bytes(), PUB)
     assert body["packages"]["dpkg_owners"]["app"]["version"] == "1.0-2"
     after = run(integrity_verify, verify_args(tmp_path, level="comprehensive", **dpkg))
     assert after.result["ok"] and after.result["package_updates"] == []
@@ -312,8 +318,8 @@ def no_full_scan(monkeypatch):
     """Fail the test if the module hashes, runs dpkg --verify or reads the off-host copy."""
     def refuse(*args, **kwargs):
         raise AssertionError("the confirmed run must not scan in full or read the off-host copy")
-    monkeypatch.setattr(integrity, "create_baseline", refuse)
-    monkeypatch.setattr(integrity, "s3_get", refuse)
+    monkeypatch.setattr(baseline, "create_baseline", refuse)
+    monkeypatch.setattr(offhost_lib, "s3_get", refuse)
 
 
 def fake_s3(monkeypatch):
@@ -327,9 +333,9 @@ def fake_s3(monkeypatch):
     def s3_put(options, data):
         store[options["key"]] = data
         return {"bucket": options["bucket"], "key": options["key"], "object_lock": False, "version_id": None}
-    monkeypatch.setattr(integrity, "s3_get", s3_get)
-    monkeypatch.setattr(integrity, "s3_put", s3_put)
-    monkeypatch.setattr(integrity, "missing_library", lambda offhost=False: None)
+    monkeypatch.setattr(offhost_lib, "s3_get", s3_get)
+    monkeypatch.setattr(offhost_lib, "s3_put", s3_put)
+    monkeypatch.setattr(offhost_lib, "missing_library", lambda offhost=False: None)
     return store, reads
 
 
@@ -392,8 +398,8 @@ def test_anything_the_record_is_bound_to_voids_it(tmp_path, tree, monkeypatch, d
         (tree / "link").symlink_to("bin/app")
     elif drift == "manifest":
         # Another genuine manifest of this host (an older one restored): another digest.
-        body = integrity.load_manifest(manifest.read_bytes(), PUB)
-        manifest.write_bytes(integrity.sign_manifest(dict(body, created="2020-01-01T00:00:00Z"), integrity.load_private_key(KEY)))
+        body = manifest_lib.load_manifest(manifest.read_bytes(), PUB)
+        manifest.write_bytes(manifest_lib.sign_manifest(dict(body, created="2020-01-01T00:00:00Z"), signing.load_private_key(KEY)))
     elif drift == "record":
         header, body = record.read_bytes().split(b"\n")[:2]
         record.write_bytes(header + b"\n" + body.replace(b'"manifest_sha256":"', b'"manifest_sha256":"0') + b"\n")
@@ -411,8 +417,8 @@ def test_anything_the_record_is_bound_to_voids_it(tmp_path, tree, monkeypatch, d
     elif drift == "refresh":
         args = dict(args, refresh=True)
     scanned = []
-    real = integrity.create_baseline
-    monkeypatch.setattr(integrity, "create_baseline", lambda *a, **k: scanned.append(1) or real(*a, **k))
+    real = baseline.create_baseline
+    monkeypatch.setattr(baseline, "create_baseline", lambda *a, **k: scanned.append(1) or real(*a, **k))
     out = run(integrity_baseline, args)
     assert not out.failed and scanned and not out.result["confirmed"]
 
@@ -420,10 +426,10 @@ def test_anything_the_record_is_bound_to_voids_it(tmp_path, tree, monkeypatch, d
 def test_record_signed_by_another_key_is_ignored(tmp_path, tree):
     run(integrity_baseline, baseline_args(tmp_path, tree))
     record = tmp_path / "state" / "baseline.json.confirmed"
-    other = integrity.load_private_key(OTHER_KEY)
-    forged = integrity.sign_record(integrity.load_record(record.read_bytes(), integrity.load_private_key(KEY)), other)
+    other = signing.load_private_key(OTHER_KEY)
+    forged = record_lib.sign_record(record_lib.load_record(record.read_bytes(), signing.load_private_key(KEY)), other)
     record.write_bytes(forged)
-    assert integrity.load_record(forged, integrity.load_private_key(KEY)) is None
+    assert record_lib.load_record(forged, signing.load_private_key(KEY)) is None
     out = run(integrity_baseline, baseline_args(tmp_path, tree))
     assert out.result["action"] == "unchanged" and not out.result["confirmed"]
 
@@ -446,75 +452,6 @@ def test_offhost_is_read_until_confirmed_and_again_when_the_local_baseline_chang
     run(integrity_baseline, baseline_args(tmp_path, tree, refresh=True))
     out = run(integrity_baseline, baseline_args(tmp_path, tree, offhost=offhost))
     assert out.failed and "differs from the off-host copy" in out.result["msg"]
-
-
-# --- The integrity role's probe asks the fast path ahead (roles/integrity/files/probe.py) ----------
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-
-
-def role_probe(monkeypatch):
-    """The role's probe as a module, importing `integrity` from plugins/module_utils as the probe
-    imports the library the role installed; sys.path, sys.modules and the bytecode flag restored."""
-    import importlib.util
-    import sys
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.setattr(sys, "dont_write_bytecode", sys.dont_write_bytecode)
-    monkeypatch.delitem(sys.modules, "integrity", raising=False)
-    spec = importlib.util.spec_from_file_location("integrity_role_probe", os.path.join(ROOT, "roles", "integrity", "files", "probe.py"))
-    probe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(probe)
-    return probe
-
-
-def probe_request(tmp_path, root, **params):
-    """What tasks/validate.yml sends (vars/main.yml integrity_baseline_probe_request): the options
-    the role passes to integrity_baseline, the module's defaults for the others."""
-    request_params = {"path": str(tmp_path / "state" / "baseline.json"), "host": "testhost", "paths": [str(root)],
-                      "include": [], "exclude": [],
-                      "system_checks": False, "packages": True, "package_owners": True, "accept_package_updates": False,
-                      "offhost": None}
-    request_params.update(params)
-    return {"library_dir": os.path.join(ROOT, "plugins", "module_utils"), "public_key": PUB, "params": request_params}
-
-
-def test_role_probe_answers_as_the_fast_path_would(tmp_path, tree, monkeypatch):
-    probe = role_probe(monkeypatch)
-    request = probe_request(tmp_path, tree)
-    assert probe.baseline_confirmed(None) is None  # not asked (integrity_baseline_manage off)
-    assert probe.baseline_confirmed(request) is False  # no baseline yet
-    run(integrity_baseline, baseline_args(tmp_path, tree))
-    assert probe.baseline_confirmed(request) is True
-    assert run(integrity_baseline, baseline_args(tmp_path, tree)).result["confirmed"]  # the module agrees
-    assert sys_flag_set()
-    # Anything the record is bound to, or a key that did not sign it, and the probe says no.
-    assert probe.baseline_confirmed(probe_request(tmp_path, tree, exclude=["*.swp"])) is False
-    assert probe.baseline_confirmed(probe_request(tmp_path, tree, accept_package_updates=True)) is False
-    assert probe.baseline_confirmed(dict(request, public_key=integrity.public_key_text(integrity.load_private_key(OTHER_KEY)))) is False
-    assert probe.baseline_confirmed(dict(request, public_key="not a key")) is False
-    time.sleep(0.02)
-    (tree / "new").write_text("x")
-    assert probe.baseline_confirmed(request) is False
-    assert not run(integrity_baseline, baseline_args(tmp_path, tree)).result["confirmed"]  # the module agrees
-
-
-def sys_flag_set():
-    # The probe imports the library without writing __pycache__ into the scanned tree.
-    import sys
-    return sys.dont_write_bytecode is True
-
-
-def test_role_probe_reads_the_signer_named_by_the_manifest(tmp_path, tree, monkeypatch):
-    """The role refuses a host whose manifest names a key the controller does not hold, before any
-    change (tasks/validate.yml): the probe reads that key id from the header."""
-    probe = role_probe(monkeypatch)
-    path = tmp_path / "state" / "baseline.json"
-    assert probe.manifest_key_id(str(path)) is None
-    assert probe.manifest_key_id(None) is None
-    run(integrity_baseline, baseline_args(tmp_path, tree))
-    assert probe.manifest_key_id(str(path)) == integrity.key_id(integrity.load_private_key(KEY))
-    path.write_bytes(b"not json\n")
-    assert probe.manifest_key_id(str(path)) == "unreadable"
 
 
 def test_rebaseline_asks_debians_archive_and_refuses_what_it_does_not_vouch_for(tmp_path, tree, monkeypatch):
