@@ -122,10 +122,17 @@ system_accounts_with_shell:
   type: list
   elements: str
 pam:
-  description: C(securetty_available) (pam_securetty.so is installed) and C(faillock_wired) (common-auth and common-account use pam_faillock).
+  description: C(securetty_available) (pam_securetty.so is installed), C(faillock_wired) (common-auth and common-account use pam_faillock)
+    and C(profiles) (the pam-auth-update profiles the common stack was built from, read from /var/lib/pam).
   returned: with host
   type: dict
-  sample: {securetty_available: true, faillock_wired: true}
+  sample: {securetty_available: true, faillock_wired: true, profiles: [faillock, faillock_notify, prodready-unix, pwhistory]}
+home_dirs_open:
+  description: Home directories of login accounts (uid 1000 and up, not 65534, with a login shell) that their group may write or others
+    may enter, read or write (mode & 027).
+  returned: with host
+  type: list
+  elements: str
 packages:
   description: Which of O(packages) are installed.
   returned: with host
@@ -197,7 +204,9 @@ def host_state(run, params):
             "securetty_available": host.pam_module_available("pam_securetty"),
             "faillock_wired": all("pam_faillock" in host.pam_modules("/etc/pam.d/" + name)
                                   for name in ("common-auth", "common-account")),
+            "profiles": host.pam_profiles(),
         },
+        "home_dirs_open": host.open_home_dirs(pwd.getpwall()),
         "packages": host.installed_packages(run, params["packages"]),
         "apt_lists": host.apt_lists_present(),
         "listchanges_timer_enabled": os.path.lexists(LISTCHANGES_TIMER_LINK),

@@ -29,6 +29,25 @@ def system_accounts_with_shell(entries):
     return sorted(set(names))
 
 
+def open_home_dirs(entries, mask=0o027, stat=os.stat):
+    """Home directories of login accounts (uid 1000 and up but 65534, with a login shell) that
+    their group may write or others may use (``mode & mask``), sorted; missing ones and / are
+    left out. ``entries`` are passwd entries as pwd.getpwall() returns them."""
+    homes = []
+    for entry in entries:
+        if entry.pw_uid < 1000 or entry.pw_uid == 65534 or entry.pw_shell in NO_LOGIN_SHELLS:
+            continue
+        if not entry.pw_dir or entry.pw_dir == "/":
+            continue
+        try:
+            info = stat(entry.pw_dir)
+        except OSError:
+            continue
+        if (info.st_mode & 0o170000) == 0o040000 and info.st_mode & mask:
+            homes.append(entry.pw_dir)
+    return sorted(set(homes))
+
+
 PAM_MODULE_PATTERNS = ("/usr/lib/*/security/%s.so", "/lib/*/security/%s.so", "/usr/lib/security/%s.so",
                        "/lib/security/%s.so")
 
@@ -54,6 +73,22 @@ def pam_modules(path):
                 if module not in found:
                     found.append(module)
     return found
+
+
+def pam_profiles(directory="/var/lib/pam"):
+    """The pam-auth-update profiles the common PAM stack was built from (the C(Module:) lines
+    pam-auth-update keeps in /var/lib/pam for each stack), sorted."""
+    names = set()
+    for stack in ("auth", "account", "password", "session", "session-noninteractive"):
+        try:
+            with open(os.path.join(directory, stack), encoding="utf-8", errors="replace") as handle:
+                lines = handle.read().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            if line.startswith("Module: "):
+                names.add(line[len("Module: "):].strip())
+    return sorted(names)
 
 
 def installed_packages(run, names):

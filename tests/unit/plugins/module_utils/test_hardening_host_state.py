@@ -29,6 +29,31 @@ def test_pam_modules_of_active_lines(tmp_path):
     assert host.pam_modules(str(tmp_path / "missing")) == []
 
 
+HomeEntry = collections.namedtuple("HomeEntry", "pw_name pw_uid pw_shell pw_dir")
+
+
+def test_open_home_dirs(tmp_path):
+    modes = {}
+    for name, mode in (("open", 0o755), ("groupw", 0o770), ("closed", 0o750), ("private", 0o700), ("svc", 0o755)):
+        path = tmp_path / name
+        path.mkdir()
+        path.chmod(mode)
+        modes[name] = str(path)
+    entries = [HomeEntry("alice", 1000, "/bin/bash", modes["open"]), HomeEntry("bob", 1001, "/bin/sh", modes["groupw"]),
+               HomeEntry("carol", 1002, "/bin/bash", modes["closed"]), HomeEntry("dave", 1003, "/bin/bash", modes["private"]),
+               HomeEntry("svc", 1004, "/usr/sbin/nologin", modes["svc"]), HomeEntry("daemon", 1, "/bin/sh", modes["open"]),
+               HomeEntry("nobody", 65534, "/bin/sh", modes["open"]), HomeEntry("gone", 1005, "/bin/sh", str(tmp_path / "gone")),
+               HomeEntry("rooted", 1006, "/bin/sh", "/")]
+    assert host.open_home_dirs(entries) == sorted([modes["open"], modes["groupw"]])
+
+
+def test_pam_profiles(tmp_path):
+    (tmp_path / "auth").write_text("Module: faillock\nauth [default=die] pam_faillock.so authfail\nModule: prodready-unix\n")
+    (tmp_path / "password").write_text("Module: pwhistory\nrequisite pam_pwhistory.so\nModule: prodready-unix\n")
+    assert host.pam_profiles(str(tmp_path)) == ["faillock", "prodready-unix", "pwhistory"]
+    assert host.pam_profiles(str(tmp_path / "missing")) == []
+
+
 def test_installed_packages_reads_dpkg_query():
     out = "ii  chrony\nun  ntp\nii  ntpsec:amd64\n"
     assert host.installed_packages(lambda argv: (1, out, ""), ["chrony", "ntp", "ntpsec"]) == ["chrony", "ntpsec"]

@@ -16,9 +16,9 @@ def test_host_state_has_every_documented_key():
 
     state = hardening_facts.host_state(run, {"moduli_min_bits": 3071, "packages": ["chrony"]})
     assert set(state) == {"ssh_host_keys", "system_accounts_with_shell", "pam", "packages", "apt_lists",
-                          "listchanges_timer_enabled", "audit_rules_stale"}
+                          "listchanges_timer_enabled", "audit_rules_stale", "home_dirs_open"}
     assert set(state["ssh_host_keys"]) == {"rsa_bits", "ed25519", "weak_moduli"}
-    assert set(state["pam"]) == {"securetty_available", "faillock_wired"}
+    assert set(state["pam"]) == {"securetty_available", "faillock_wired", "profiles"}
     assert state["packages"] == []
     # Read-only: the commands it runs only read.
     assert set(calls) <= {"ssh-keygen", "dpkg-query", "/usr/sbin/augenrules"}
@@ -26,5 +26,5 @@ def test_host_state_has_every_documented_key():
 
 def test_every_returned_key_is_documented():
     for key in ("guard:", "ssh_host_keys:", "system_accounts_with_shell:", "pam:", "packages:", "apt_lists:",
-                "listchanges_timer_enabled:", "audit_rules_stale:", "fs_inventory:"):
+                "listchanges_timer_enabled:", "audit_rules_stale:", "fs_inventory:", "home_dirs_open:"):
         assert "\n" + key in hardening_facts.RETURN
