@@ -59,7 +59,7 @@ def content_sha1(content):
 UNMANAGED = -1
 
 
-def _resolve_id(name, lookup, field, what):
+def resolve_id(name, lookup, field, what):
     """Numeric id of a user or group name (digits are taken as the id)."""
     if str(name).isdigit():
         return int(name)
@@ -76,8 +76,8 @@ def wanted_attributes(item):
     mode = parse_mode(item.get("mode"), DEFAULT_MODES[item.get("state") or "file"])
     if item.get("manage_ownership") is False:
         return mode, UNMANAGED, UNMANAGED
-    return (mode, _resolve_id(item.get("owner") or "root", pwd.getpwnam, "pw_uid", "user"),
-            _resolve_id(item.get("group") or "root", grp.getgrnam, "gr_gid", "group"))
+    return (mode, resolve_id(item.get("owner") or "root", pwd.getpwnam, "pw_uid", "user"),
+            resolve_id(item.get("group") or "root", grp.getgrnam, "gr_gid", "group"))
 
 
 def _owner_differs(wanted, name, number, wanted_id=None):

@@ -91,18 +91,9 @@ import pwd
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.prodready.platform.plugins.module_utils.config_files import ItemError, parse_mode
+from ansible_collections.prodready.platform.plugins.module_utils.config_files import ItemError, parse_mode, resolve_id
 
 STATOVERRIDE = "dpkg-statoverride"
-
-
-def resolve_id(name, lookup, field, what):
-    if str(name).isdigit():
-        return int(name)
-    try:
-        return getattr(lookup(name), field)
-    except KeyError:
-        raise ItemError("%s %r does not exist" % (what, name))
 
 
 def read_overrides(run_command):
