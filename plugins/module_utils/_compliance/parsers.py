@@ -61,21 +61,28 @@ MODPROBE_DIRS = ("/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.
                  "/usr/lib/modprobe.d")
 
 
-def parse_modprobe_conf(text):
-    """``[(command, module, rest, line_number)]`` of one modprobe.d file (``install``, ``blacklist``, ...).
-
-    ``#`` starts a comment line; a trailing backslash continues a line; module names compare with
-    ``-`` and ``_`` as the same character, so they are returned with ``_``.
-    """
-    found, pending, start = [], "", 0
+def _logical_lines(text):
+    """``(first_line_number, line)`` of a file where a trailing backslash continues a line
+    (modprobe.d, sudoers): continuation lines joined, stripped. An unfinished last line is dropped."""
+    pending, start = "", 0
     for number, raw in enumerate(text.splitlines(), 1):
         if not pending:
             start = number
         if raw.rstrip().endswith("\\"):
             pending += raw.rstrip()[:-1] + " "
             continue
-        line = (pending + raw).strip()
+        yield start, (pending + raw).strip()
         pending = ""
+
+
+def parse_modprobe_conf(text):
+    """``[(command, module, rest, line_number)]`` of one modprobe.d file (``install``, ``blacklist``, ...).
+
+    ``#`` starts a comment line; a trailing backslash continues a line; module names compare with
+    ``-`` and ``_`` as the same character, so they are returned with ``_``.
+    """
+    found = []
+    for start, line in _logical_lines(text):
         parts = line.split(None, 2)
         if len(parts) < 2 or line.startswith("#"):
             continue
@@ -150,15 +157,7 @@ def parse_sudoers_lines(text):
     is ``"off"``; ``rule`` payload: the user specification, continuation lines joined.
     """
     found = []
-    pending, start = "", 0
-    for number, raw in enumerate(text.splitlines(), 1):
-        if not pending:
-            start = number
-        if raw.rstrip().endswith("\\"):
-            pending += raw.rstrip()[:-1] + " "
-            continue
-        line = (pending + raw).strip()
-        pending = ""
+    for start, line in _logical_lines(text):
         include = _SUDO_INCLUDE_RE.match(line)
         if include:
             found.append((include.group(1), include.group(2).strip('"'), start))
