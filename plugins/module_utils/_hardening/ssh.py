@@ -243,19 +243,25 @@ def _user_name(uid):
 def ssh_session(proc="/proc", pid=None, environ=None):
     """The SSH session this process runs in: {client, client_port, server, server_port, user}
     from SSH_CONNECTION, found in our own environment or, when become (sudo, su) reset it, in the
-    nearest ancestor process that has it (the connecting user's shell, which runs as that user).
-    None when no ancestor came in over SSH (docker exec, local connection, console)."""
+    nearest ancestor process that has it. ``user`` is the account of the topmost process that
+    still carries the same SSH_CONNECTION: the connecting user's shell, which sshd started (sudo
+    itself, below it, may run as root). None when no ancestor came in over SSH (docker exec, local
+    connection, console)."""
     pid = os.getpid() if pid is None else pid
     environ = os.environ if environ is None else environ
     found, uid = environ.get("SSH_CONNECTION"), os.getuid()
     seen = set()
-    while not found and pid > 1 and pid not in seen and len(seen) < 64:
+    while pid > 1 and pid not in seen and len(seen) < 64:
         seen.add(pid)
-        pid, _uid = _proc_status(proc, pid)
-        if pid <= 0:
+        parent, _uid = _proc_status(proc, pid)
+        if parent <= 0:
             break
-        found = _proc_environ(proc, pid).get("SSH_CONNECTION")
-        uid = _proc_status(proc, pid)[1]
+        value = _proc_environ(proc, parent).get("SSH_CONNECTION")
+        if found and value != found:
+            break
+        if value:
+            found, uid = value, _proc_status(proc, parent)[1]
+        pid = parent
     fields = (found or "").split()
     if len(fields) != 4 or not fields[1].isdigit() or not fields[3].isdigit():
         return None

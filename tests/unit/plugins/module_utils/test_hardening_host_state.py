@@ -133,8 +133,10 @@ def test_key_options_and_from_restrictions():
 
 def test_ssh_session_is_found_in_an_ancestor(tmp_path):
     # become (sudo) resets the environment: SSH_CONNECTION is in the connecting user's shell above us.
-    for pid, parent, uid, environ in ((30, 20, 0, b"PATH=/bin\0"), (20, 10, 0, b"SUDO_USER=auto\0"),
-                                      (10, 1, os.getuid(), b"SSH_CONNECTION=172.30.100.1 40022 172.30.100.130 2222\0")):
+    # python (root, env reset) -> sudo (root, the user's environment) -> the user's shell -> sshd.
+    connection = b"SSH_CONNECTION=172.30.100.1 40022 172.30.100.130 2222\0"
+    for pid, parent, uid, environ in ((30, 20, 0, b"PATH=/bin\0"), (20, 10, 0, connection),
+                                      (10, 5, os.getuid(), connection), (5, 1, 0, b"LANG=C\0")):
         (tmp_path / str(pid)).mkdir()
         (tmp_path / str(pid) / "status").write_text("Name:\tx\nPPid:\t%d\nUid:\t%d\t%d\t%d\t%d\n" % (parent, uid, uid, uid, uid))
         (tmp_path / str(pid) / "environ").write_bytes(environ)
@@ -142,7 +144,8 @@ def test_ssh_session_is_found_in_an_ancestor(tmp_path):
     assert session == {"client": "172.30.100.1", "client_port": 40022, "server": "172.30.100.130", "server_port": 2222,
                        "user": pwd.getpwuid(os.getuid()).pw_name}
     assert ssh.ssh_session(proc=str(tmp_path), pid=20, environ={"SSH_CONNECTION": "::1 5 ::1 22"})["client"] == "::1"
-    (tmp_path / "10" / "environ").write_bytes(b"PATH=/bin\0")
+    for pid in ("10", "20"):
+        (tmp_path / pid / "environ").write_bytes(b"PATH=/bin\0")
     assert ssh.ssh_session(proc=str(tmp_path), pid=30, environ={}) is None
 
 
