@@ -143,7 +143,9 @@ guard:
       description: Whether the account exists.
       type: bool
     keys:
-      description: The keys in the authorized keys files sshd names for the user (C(type), C(bits), C(file), C(accepted)). Types and sizes are read from the key blobs.
+      description:
+        - The keys in the authorized keys files sshd names for the user (C(type), C(bits), C(file), C(accepted)).
+        - Types and sizes are read from the key blobs.
       type: list
       elements: dict
     usable_keys:

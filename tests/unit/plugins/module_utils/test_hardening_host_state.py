@@ -38,6 +38,7 @@ def test_ssh_users_keep_their_shell():
     assert host.system_accounts_with_shell(entries, keep) == ["games"]
     assert host.system_accounts_with_shell(entries) == ["automation", "backup-agent", "games", "relay"]
 
+
 def test_pam_modules_of_active_lines(tmp_path):
     path = tmp_path / "common-auth"
     path.write_text("# pam_faillock.so in a comment\nauth [success=1 default=ignore] pam_unix.so nullok\n"
