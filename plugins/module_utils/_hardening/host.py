@@ -10,6 +10,7 @@ __metaclass__ = type
 import glob
 import os
 
+from ansible_collections.prodready.platform.plugins.module_utils._debian import packages as debian_packages
 from ansible_collections.prodready.platform.plugins.module_utils._hardening import sshmatch
 
 # Shells that do not allow a login; an empty shell field is treated the same.
@@ -110,19 +111,8 @@ def pam_profiles(directory="/var/lib/pam"):
     return sorted(names)
 
 
-def installed_packages(run, names):
-    """Which of ``names`` dpkg has installed."""
-    if not names:
-        return []
-    rc, out, _err = run(["dpkg-query", "-W", "-f=${db:Status-Abbrev} ${Package}\n"] + list(names))
-    # rc 1 when a name is unknown to dpkg: the known ones are still listed.
-    del rc
-    installed = []
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) >= 2 and fields[0] == "ii":
-            installed.append(fields[1].split(":")[0])
-    return sorted(set(installed))
+# Which of the names dpkg has installed: installed_packages(run, names), one dpkg-query.
+installed_packages = debian_packages.installed_packages
 
 
 def apt_lists_present(directory="/var/lib/apt/lists"):
