@@ -206,7 +206,8 @@ wait_ssh() {
   mapfile -t opts < <(ssh_opts "$port")
   touch "$VM_KNOWN_HOSTS"; chmod 0644 "$VM_KNOWN_HOSTS"
   while [ $SECONDS -lt $deadline ]; do
-    kill -0 "$(cat "$dir/qemu.pid" 2>/dev/null || echo 0)" 2>/dev/null || return 2
+    # (No pid file: an empty argument, which kill refuses; `kill -0 0` would test our own group.)
+    kill -0 "$(cat "$dir/qemu.pid" 2>/dev/null || true)" 2>/dev/null || return 2
     keys=$(ssh-keyscan -T 5 -t ed25519 -p "$port" 127.0.0.1 2>/dev/null || true)
     if [ -n "$keys" ]; then
       ssh-keygen -R "[127.0.0.1]:$port" -f "$VM_KNOWN_HOSTS" >/dev/null 2>&1 || true

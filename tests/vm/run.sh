@@ -6,6 +6,7 @@
 # Prints every stage's time and the compliance score. The VM is removed on exit, also on failure.
 #
 #   VM_TEST_VERSIONS="12 13"   the Debian versions to test
+#   VM_TEST_KEEP=1             leave a failed run's VM running to look into (tools/vm.sh ssh NAME)
 #   VM_TEST_LYNIS=1            also run Lynis (about 17 min per VM under TCG) on the hardened VM
 #                              and on a stock VM of the same base, and print both hardening indexes
 set -euo pipefail
@@ -14,6 +15,7 @@ cd "$(dirname "$0")/../.."
 VM_TEST_VERSIONS="${VM_TEST_VERSIONS:-12 13}"
 VM_TEST_PORT_BASE="${VM_TEST_PORT_BASE:-42300}"
 VM_TEST_LYNIS="${VM_TEST_LYNIS:-0}"
+VM_TEST_KEEP="${VM_TEST_KEEP:-0}"
 STAGE=tools/stage.sh
 WORK=$(mktemp -d /tmp/prodready-test-vm.XXXXXX)
 chmod 0700 "$WORK"
@@ -21,6 +23,10 @@ current_vm=""
 summary=()
 
 cleanup() {
+  if [ -n "$current_vm" ] && [ "$VM_TEST_KEEP" = 1 ]; then
+    log "VM_TEST_KEEP=1: $current_vm stays up (tools/vm.sh ssh $current_vm; tools/vm.sh down $current_vm), logs in $WORK"
+    return 0
+  fi
   if [ -n "$current_vm" ]; then tools/vm.sh down "$current_vm" || true; fi
   rm -rf "$WORK"
 }
