@@ -71,6 +71,9 @@ vms:
     # Every SSH connection arrives from QEMU's user-mode gateway; fail2ban ignores the sources
     # the firewall allows SSH from.
     hardening_firewall_ssh_sources: [10.0.2.2/32]
+    # AIDE is no kernel feature (the hardening scenario proves it in containers); under TCG its
+    # package set up (~250 ucf runs) and first database take over 30 min.
+    hardening_aide_enabled: false
     compliance_report_dir: $dir/reports
 INVENTORY
   printf '%s\n' "$VM_PORT" >"$dir/port"
@@ -104,8 +107,9 @@ test_version() {
   $STAGE "verify-deb$version" "${play[@]}" tests/vm/verify.yml \
     -e "vm_test_port=$(cat "$dir/port")" -e "vm_test_known_hosts=$(cat "$dir/known_hosts_path")" \
     -e "vm_test_probe_password_file=$WORK/probe-password" -e "vm_test_wrong_password_file=$WORK/wrong-password"
-  score=$(sed -n 's/.*compliance score \([0-9.]*\) %.*/\1/p' "$dir/converge.log" | tail -n 1)
-  summary+=("Debian $version: hardened, verified on the live kernel, 0 changed on the second converge; compliance score ${score:-?} %; $((SECONDS - started)) s")
+  # The compliance role's own summary line: score, pass/fail counts, its duration, per framework.
+  score=$(grep -o 'compliance score [^"]*' "$dir/converge.log" | tail -n 1)
+  summary+=("Debian $version: hardened and verified on the live kernel, 0 changed on the second converge, $((SECONDS - started)) s in all; ${score:-no compliance summary found}")
   if [ "$VM_TEST_LYNIS" = 1 ]; then
     local hardened stock
     # ssh-audit (the last check of verify) may have used up the SSH rate limit's burst.
