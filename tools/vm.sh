@@ -16,6 +16,9 @@
 #   tools/vm.sh status               running VMs and built images
 #   tools/vm.sh clean [images]       stop every VM (and delete the base images with `images`)
 set -euo pipefail
+# remove_rootfs
+# shellcheck source=tools/rootfs.sh
+. "$(dirname "${BASH_SOURCE[0]}")/rootfs.sh"
 
 VM_CACHE="${VM_CACHE:-/var/cache/prodready-vm}"
 VM_RUN="$VM_CACHE/run"
@@ -76,15 +79,6 @@ base_id() {
 }
 
 base_prefix() { printf '%s/base-%s-%s' "$VM_CACHE" "$1" "$(base_id "$1")"; }
-
-remove_rootfs() {
-  # An interrupted debootstrap or chroot leaves /proc, /sys and /dev mounted inside the tree.
-  local mnt
-  while read -r mnt; do
-    umount -l "$mnt" 2>/dev/null || true
-  done < <(awk -v root="$1" 'index($2, root) == 1 {print $2}' /proc/mounts | sort -r)
-  rm -rf "$1"
-}
 
 build_rootfs() {
   local version="$1" release="${VM_RELEASES[$1]}" rootfs="$2"
