@@ -15,6 +15,7 @@ import pwd
 import stat
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from cryptography import x509 as cx509
 
@@ -220,3 +221,18 @@ def test_bad_subject_alt_name_is_refused():
         x509.profile("a", ["IP:999.1.1.1"])
     with pytest.raises(x509.CryptoError, match="expected DNS"):
         x509.profile("a", ["www.example.org"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.ip_addresses().map(lambda ip: "IP:%s" % ip),
+                          st.from_regex(r"\A[a-z][a-z0-9]{0,10}(\.[a-z][a-z0-9]{0,10}){1,3}\Z").map(lambda n: "DNS:" + n)),
+                min_size=1, max_size=5))
+def test_names_round_trip_through_a_certificate(names):
+    """Whatever names the role asks for, a certificate issued for them carries exactly them
+    (IPv6 in any spelling, DNS names in any case): a converged host is never due for its names."""
+    key = x509.generate_key("ECC")
+    wanted = x509.profile(names[0][4:] if names[0].startswith("DNS:") else "host", names, ["digitalSignature"], ["serverAuth"])
+    cert = x509.self_signed_ca(key, wanted, 1)  # self-signed, but with the leaf's profile
+    assert x509.differences(cert, wanted) == []
+    respelled = ["DNS:" + n[4:].upper() if n.startswith("DNS:") else n for n in names]
+    assert x509.profile(wanted["common_name"], respelled, ["digitalSignature"], ["serverAuth"])["sans"] == wanted["sans"]
