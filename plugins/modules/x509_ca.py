@@ -72,7 +72,7 @@ options:
     default: ""
 notes:
   - Supports check mode and diff mode. In check mode a CA whose key would be created returns an
-    empty O(certificate) (there is nothing to sign with yet).
+    empty RV(certificate) (there is nothing to sign with yet).
 """
 
 EXAMPLES = r"""

@@ -215,8 +215,8 @@ def request(params, check_mode, now=None):
     else:
         result["certificate"] = x509.certificate_pem(cert)
     diff = {"before": "key: %s\ncertificate: %s" % (", ".join(key_reasons) or "kept", x509.summary(cert, now)),
-            "after": "key: %s\ncertificate: %s\n" % ("made or fixed" if key_reasons else "kept",
-                                                      ("due (%s)" % ", ".join(reasons)) if reasons else "kept")}
+            "after": "key: %s\ncertificate: %s\n" % (
+                "made or fixed" if key_reasons else "kept", ("due (%s)" % ", ".join(reasons)) if reasons else "kept")}
     return result, diff
 
 

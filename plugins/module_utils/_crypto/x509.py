@@ -182,7 +182,7 @@ def profile(common_name, subject_alt_names=None, key_usage=None, extended_key_us
 
 
 def _normalise_san(value):
-    kind, _, name = str(value).partition(":")
+    kind, name = (str(value).split(":", 1) + [""])[:2]
     if kind == "DNS" and name:
         return "DNS:" + name.lower()
     if kind == "IP" and name:
@@ -194,7 +194,7 @@ def _normalise_san(value):
 
 
 def _general_name(value):
-    kind, _, name = value.partition(":")
+    kind, name = value.split(":", 1)
     return x509.DNSName(name) if kind == "DNS" else x509.IPAddress(ipaddress.ip_address(name))
 
 

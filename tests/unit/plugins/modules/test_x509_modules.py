@@ -63,9 +63,9 @@ def mode_of(path):
 
 def converge_host(tmp_path, ca_pem, **kw):
     """One round as the roles run it: request, sign when due, install. Returns the request result."""
-    result, _ = x509_request.request(request_params(tmp_path, ca_pem, **kw), False)
+    result, ignored1 = x509_request.request(request_params(tmp_path, ca_pem, **kw), False)
     if result["csr"]:
-        certificate, _ = x509_sign.issue(sign_params(tmp_path, result["csr"]))
+        certificate, ignored1 = x509_sign.issue(sign_params(tmp_path, result["csr"]))
         (tmp_path / "host" / "tls.crt").write_text(certificate)
     return result
 
@@ -85,13 +85,13 @@ def test_ca_is_made_once_and_then_only_read(tmp_path):
 
 
 def test_ca_check_mode_on_a_fresh_host_touches_nothing(tmp_path):
-    reasons, pem, _ = x509_ca.ensure_ca(ca_params(tmp_path), True)
+    reasons, pem, ignored2 = x509_ca.ensure_ca(ca_params(tmp_path), True)
     assert reasons == ["directory", "key created"] and pem == ""
     assert not (tmp_path / "ca").exists()
 
 
 def test_expired_ca_certificate_is_issued_anew_with_the_same_key(tmp_path):
-    _, old_pem, _ = x509_ca.ensure_ca(ca_params(tmp_path, valid_days=1), False)
+    ignored0, old_pem, ignored2 = x509_ca.ensure_ca(ca_params(tmp_path, valid_days=1), False)
     key_before = (tmp_path / "ca" / "ca.key").read_bytes()
     reasons, pem, diff = x509_ca.ensure_ca(ca_params(tmp_path, renew_before_days=2), True)
     assert reasons == ["expiry"] and pem == old_pem  # check mode: the one on disk still signs
@@ -102,10 +102,10 @@ def test_expired_ca_certificate_is_issued_anew_with_the_same_key(tmp_path):
 
 
 def test_ca_mode_drift_is_repaired_without_a_new_certificate(tmp_path):
-    _, pem, _ = x509_ca.ensure_ca(ca_params(tmp_path), False)
+    ignored0, pem, ignored2 = x509_ca.ensure_ca(ca_params(tmp_path), False)
     os.chmod(str(tmp_path / "ca" / "ca.key"), 0o644)
     os.chmod(str(tmp_path / "ca"), 0o755)
-    reasons, again, _ = x509_ca.ensure_ca(ca_params(tmp_path), False)
+    reasons, again, ignored2 = x509_ca.ensure_ca(ca_params(tmp_path), False)
     assert reasons == ["directory", "key mode"] and again == pem
     assert mode_of(tmp_path / "ca" / "ca.key") == 0o600 and mode_of(tmp_path / "ca") == 0o700
 
@@ -121,7 +121,7 @@ def test_ca_key_with_a_passphrase_and_a_wrong_one_fails_and_is_kept(tmp_path):
 
 
 def test_host_certificate_round_trip_then_one_read(tmp_path):
-    _, ca_pem, _ = x509_ca.ensure_ca(ca_params(tmp_path), False)
+    ignored0, ca_pem, ignored2 = x509_ca.ensure_ca(ca_params(tmp_path), False)
     first = converge_host(tmp_path, ca_pem)
     assert first["due"] and first["reasons"] == ["missing"]
     assert first["key_reasons"] == ["directory", "key created"]
@@ -145,26 +145,26 @@ def test_host_certificate_round_trip_then_one_read(tmp_path):
     ({"force": True}, "forced"),
 ])
 def test_host_certificate_is_due_exactly_when_something_differs(tmp_path, change, reason):
-    _, ca_pem, _ = x509_ca.ensure_ca(ca_params(tmp_path), False)
+    ignored0, ca_pem, ignored2 = x509_ca.ensure_ca(ca_params(tmp_path), False)
     converge_host(tmp_path, ca_pem)
-    result, _ = x509_request.request(request_params(tmp_path, ca_pem, **change), False)
+    result, ignored1 = x509_request.request(request_params(tmp_path, ca_pem, **change), False)
     assert result["due"] and result["reasons"] == [reason] and result["csr"].startswith("-----BEGIN CERTIFICATE REQUEST")
     assert result["key_reasons"] == []
 
 
 def test_another_ca_makes_the_certificate_due(tmp_path):
-    _, ca_pem, _ = x509_ca.ensure_ca(ca_params(tmp_path), False)
+    ignored0, ca_pem, ignored2 = x509_ca.ensure_ca(ca_params(tmp_path), False)
     converge_host(tmp_path, ca_pem)
-    _, other_ca, _ = x509_ca.ensure_ca(ca_params(tmp_path / "other"), False)
-    result, _ = x509_request.request(request_params(tmp_path, other_ca), False)
+    ignored0, other_ca, ignored2 = x509_ca.ensure_ca(ca_params(tmp_path / "other"), False)
+    result, ignored1 = x509_request.request(request_params(tmp_path, other_ca), False)
     assert result["reasons"] == ["issuer"]
 
 
 def test_a_key_of_another_type_is_made_anew_and_check_mode_leaves_it(tmp_path):
-    _, ca_pem, _ = x509_ca.ensure_ca(ca_params(tmp_path), False)
+    ignored0, ca_pem, ignored2 = x509_ca.ensure_ca(ca_params(tmp_path), False)
     converge_host(tmp_path, ca_pem)
     key_before = (tmp_path / "host" / "private" / "tls.key").read_bytes()
-    result, _ = x509_request.request(request_params(tmp_path, ca_pem, private_key_type="RSA"), True)
+    result, ignored1 = x509_request.request(request_params(tmp_path, ca_pem, private_key_type="RSA"), True)
     assert result["key_reasons"] == ["key type"] and result["due"] and result["csr"] == ""
     assert (tmp_path / "host" / "private" / "tls.key").read_bytes() == key_before
     result = converge_host(tmp_path, ca_pem, private_key_type="RSA", key_usage=["digitalSignature", "keyEncipherment"])
@@ -173,13 +173,13 @@ def test_a_key_of_another_type_is_made_anew_and_check_mode_leaves_it(tmp_path):
 
 
 def test_check_mode_on_a_fresh_host_makes_nothing(tmp_path):
-    result, _ = x509_request.request(request_params(tmp_path), True)
+    result, ignored1 = x509_request.request(request_params(tmp_path), True)
     assert result["due"] and result["csr"] == "" and result["key_reasons"] == ["directory", "key created"]
     assert not (tmp_path / "host").exists()
 
 
 def test_the_ca_signs_its_own_profile_not_the_names_a_request_asks_for(tmp_path):
-    _, ca_pem, _ = x509_ca.ensure_ca(ca_params(tmp_path), False)
+    ignored0, ca_pem, ignored2 = x509_ca.ensure_ca(ca_params(tmp_path), False)
     key = x509.generate_key("ECC")
     csr = x509.build_request(key, x509.profile("evil", ["DNS:bank.example"], ["keyCertSign"], ["serverAuth"]))
     pem, diff = x509_sign.issue(sign_params(tmp_path, csr))
@@ -201,7 +201,7 @@ def test_sign_refuses_a_missing_ca_and_a_bad_request(tmp_path):
 
 def test_issued_by_without_verify_directly_issued_by(tmp_path):
     """Debian 12's cryptography (38) has no verify_directly_issued_by: the signature is checked by hand."""
-    _, ca_pem, _ = x509_ca.ensure_ca(ca_params(tmp_path), False)
+    ignored0, ca_pem, ignored2 = x509_ca.ensure_ca(ca_params(tmp_path), False)
     converge_host(tmp_path, ca_pem)
     cert = cx509.load_pem_x509_certificate((tmp_path / "host" / "tls.crt").read_bytes())
     ca_cert = cx509.load_pem_x509_certificate(ca_pem.encode())
