@@ -31,7 +31,7 @@ description:
   - Check mode reports what would change without touching the host; diff mode returns one diff
     per changed item (content before and after, or mode and ownership). Put secrets in their own
     task with C(no_log) and set O(files[].secret) so their diff carries no content.
-  - A V(link) item points a symbolic link at O(files[].src): a new link is made beside the old one
+  - A V(link) item points a symbolic link at O(files[].src). A new link is made beside the old one
     and renamed over it, so the path always resolves (the switch of a C(current) release link).
   - SELinux contexts and file attributes are not managed (the collection targets Debian).
 author: prodready.platform maintainers (@prodready)
