@@ -11,6 +11,7 @@ import glob
 import os
 
 from ansible_collections.prodready.platform.plugins.module_utils._debian import packages as debian_packages
+from ansible_collections.prodready.platform.plugins.module_utils._hardening import sshmatch
 
 # Shells that do not allow a login; an empty shell field is treated the same.
 NO_LOGIN_SHELLS = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false", "")
@@ -18,17 +19,34 @@ NO_LOGIN_SHELLS = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin
 KEEP_SHELL = ("root", "sync", "shutdown", "halt")
 
 
-def system_accounts_with_shell(entries):
-    """Names of system accounts (uid < 1000, or nobody's 65534) with a login shell.
+def system_accounts_with_shell(entries, keep=None):
+    """Names of system accounts (uid < 1000, or nobody's 65534) with a login shell, except those
+    ``keep(entry)`` says must keep it (the SSH users, see ssh_users).
 
     ``entries`` are passwd entries as pwd.getpwall() returns them."""
     names = []
     for entry in entries:
-        if entry.pw_name in KEEP_SHELL:
+        if entry.pw_name in KEEP_SHELL or (keep is not None and keep(entry)):
             continue
         if (entry.pw_uid < 1000 or entry.pw_uid == 65534) and entry.pw_shell not in NO_LOGIN_SHELLS:
             names.append(entry.pw_name)
     return sorted(set(names))
+
+
+def ssh_users(names, allow_users=(), allow_groups=(), groups_of=None):
+    """A predicate on passwd entries: the account is one of ``names`` (the user Ansible connects
+    as, the guard user), matches the user part of an AllowUsers pattern, or is in a group an
+    AllowGroups pattern names. These accounts log in over SSH and keep their shell.
+    ``groups_of(entry)`` gives an account's group names."""
+    user_patterns = [pattern.partition("@")[0] for pattern in allow_users]
+
+    def keep(entry):
+        if entry.pw_name in names:
+            return True
+        if any(sshmatch.match_pattern(entry.pw_name, pattern) for pattern in user_patterns):
+            return True
+        return bool(allow_groups) and groups_of is not None and sshmatch.match_groups(groups_of(entry), allow_groups)
+    return keep
 
 
 def open_home_dirs(entries, mask=0o027, stat=os.stat):
