@@ -3,25 +3,24 @@
 """Route every shipped alert through the Alertmanager configuration of
 inventories/production.example, with Alertmanager's own router (amtool).
 
-The role renders roles/monitoring/templates/alertmanager.yml.j2 with Ansible; this script does
-the same with Ansible's templar, the role's defaults and vars, and the example inventory's
-group_vars (all/main.yml, monitoring.yml, and stand-ins for the vault's secrets). Then, for
-each alert of the rule files rendered by render_rules.py (RULES_DIR/*.yml), it asks
-`amtool config routes test` where an alert with the rule's labels goes: every `critical`
-alert must reach the pager receiver (the SLO fast burn, SloErrorBudgetBurn, among them) and
-no other severity may. `amtool check-config` validates the file first.
+The role's template roles/monitoring/templates/alertmanager.yml.j2 is rendered by Ansible's
+template module (`ansible localhost -m ansible.builtin.template`) with the role's defaults and
+vars and the example inventory's group_vars (all/main.yml, monitoring.yml, and stand-ins for
+the vault's secrets). Then, for each alert of the rule files rendered by render_rules.py
+(RULES_DIR/*.yml), `amtool config routes test` says where an alert with the rule's labels
+goes: every `critical` alert must reach the pager receiver (the SLO fast burn,
+SloErrorBudgetBurn, among them) and no other severity may. `amtool check-config` validates the
+file first.
 
 usage: route_alerts.py RULES_DIR OUT_DIR
 """
 import glob
+import json
 import os
 import subprocess
 import sys
 
 import yaml
-
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLE = os.path.join(ROOT, "roles", "monitoring")
@@ -37,36 +36,24 @@ VAULT = {
 }
 
 
-def trusted(value):
-    """Role and inventory files hold expressions: Ansible trusts them as templates."""
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, list):
-        return [trusted(item) for item in value]
-    if isinstance(value, dict):
-        return {key: trusted(item) for key, item in value.items()}
-    return value
-
-
-def load(path):
-    with open(path, encoding="utf-8") as handle:
-        return trusted(yaml.safe_load(handle) or {})
-
-
 def render_alertmanager(out_dir):
-    variables = {}
-    for path in (os.path.join(ROLE, "defaults", "main.yml"), os.path.join(ROLE, "vars", "main.yml"),
-                 os.path.join(INVENTORY, "all", "main.yml"), os.path.join(INVENTORY, "monitoring.yml")):
-        variables.update(load(path))
-    variables.update(VAULT)
-    variables.update({"inventory_hostname": "mon1", "ansible_managed": "managed", "groups": {"all": ["mon1"]},
-                      "hostvars": {"mon1": {}}})
-    with open(os.path.join(ROLE, "templates", "alertmanager.yml.j2"), encoding="utf-8") as handle:
-        source = handle.read()
-    text = Templar(loader=DataLoader(), variables=variables).template(trust_as_template(source))
+    vault = os.path.join(out_dir, "vault.json")
+    with open(vault, "w", encoding="utf-8") as handle:
+        json.dump(VAULT, handle)
     path = os.path.join(out_dir, "alertmanager.yml")
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-i", "localhost,", "-c", "local",
+               "-e", "ansible_python_interpreter=" + sys.executable,
+               "-m", "ansible.builtin.template",
+               "-a", "src=%s dest=%s" % (os.path.join(ROLE, "templates", "alertmanager.yml.j2"), path)]
+    # Later files win, in the order of a play's precedence: role defaults < inventory group_vars
+    # (all, then the group) < role vars.
+    for source in (os.path.join(ROLE, "defaults", "main.yml"), os.path.join(INVENTORY, "all", "main.yml"), vault,
+                   os.path.join(INVENTORY, "monitoring.yml"), os.path.join(ROLE, "vars", "main.yml")):
+        command += ["-e", "@" + source]
+    env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    if result.returncode != 0:
+        raise SystemExit("rendering alertmanager.yml failed:\n" + result.stdout + result.stderr)
     return path
 
 
