@@ -24,7 +24,7 @@ status_and_violations() {
   local report="$LOG_DIR/integrity-violations.json"
   rm -f "$report"
   tools/stage.sh status "$BIN/ansible-playbook" -i "$INVENTORY" playbooks/status.yml \
-    -e "status_integrity_json=$PWD/$report" >&2
+    -e "status_integrity_json=$PWD/$report" -e "status_table_path=$PWD/$LOG_DIR/status.txt" >&2
   "$BIN/python" -c 'import json, sys; print(",".join(h for h, n in sorted(json.load(open(sys.argv[1])).items()) if n > 0))' "$report"
 }
 
@@ -99,3 +99,6 @@ EOF
 else
   echo "integrity: no violations on the demo hosts"
 fi
+# Last, so it is what a newcomer sees: one row per host and the URLs to open (playbooks/status.yml).
+echo
+cat "$LOG_DIR/status.txt"
