@@ -88,6 +88,11 @@ def _urls(hosts, report_dir):
     return lines
 
 
+def _render(cells, widths):
+    # The last column is not padded: no trailing blanks.
+    return "  ".join(cells[column].ljust(widths[column]) for column in COLUMNS[:-1]) + "  " + cells[COLUMNS[-1]]
+
+
 def status_table(hosts, report_dir="", app_ports=None):
     """Lines of text: a table of the hosts (one row each) and, below it, the URLs to open."""
     if not _is_list(hosts) or not all(isinstance(host, Mapping) and "host" in host for host in hosts):
@@ -96,12 +101,9 @@ def status_table(hosts, report_dir="", app_ports=None):
     app_ports = set(int(port) for port in (app_ports or []))
     rows = [_row(host, app_ports) for host in sorted(hosts, key=lambda item: str(item["host"]))]
     widths = dict((column, max([len(column)] + [len(row[column]) for row in rows])) for column in COLUMNS)
-    # The last column is not padded: no trailing blanks.
-    def render(cells):
-        return "  ".join(cells[column].ljust(widths[column]) for column in COLUMNS[:-1]) + "  " + cells[COLUMNS[-1]]
-    lines = [render(dict((column, column.upper()) for column in COLUMNS))]
-    lines.append(render(dict((column, "-" * widths[column]) for column in COLUMNS)))
-    lines.extend(render(row) for row in rows)
+    lines = [_render(dict((column, column.upper()) for column in COLUMNS), widths)]
+    lines.append(_render(dict((column, "-" * widths[column]) for column in COLUMNS), widths))
+    lines.extend(_render(row, widths) for row in rows)
     urls = _urls(sorted(hosts, key=lambda item: str(item["host"])), report_dir)
     if urls:
         lines.append("")
