@@ -18,6 +18,8 @@ description:
     smuggle a second rule), a key or channel pattern, a C(+)/C(-) command or C(|)subcommand, a known
     C(@category), C(allkeys)/C(allcommands)/... or a C((selector)). State, passwords and resets
     (C(on), C(off), C(nopass), C(>), C(<), C(#), C(!), C(reset), C(resetpass)) are the role's to write.
+  - C(redis_acl_rule_problem) checks one rule the same way and returns why it does not parse (an empty
+    string when it does).
   - Command names are checked for their form only; Redis itself refuses an unknown one when the role
     loads the candidate ACL file on the host.
 options:
@@ -47,13 +49,17 @@ _value:
   elements: str
 """
 
-from ansible_collections.prodready.platform.plugins.module_utils._redis.acl import users_problems
+from ansible_collections.prodready.platform.plugins.module_utils._redis.acl import rule_problem, users_problems
 
 
 def redis_acl_problems(users, min_password_length=16):
     return users_problems(users, int(min_password_length))
 
 
+def redis_acl_rule_problem(rule):
+    return rule_problem(rule) or ""
+
+
 class FilterModule(object):
     def filters(self):
-        return {"redis_acl_problems": redis_acl_problems}
+        return {"redis_acl_problems": redis_acl_problems, "redis_acl_rule_problem": redis_acl_rule_problem}

@@ -515,7 +515,141 @@ def hook_command(hook, dump_dir):
     return None
 
 
-HOOKS = {"sqlite": hook_sqlite, "postgresql": hook_postgresql, "command": hook_command}
+class RedisClient(object):
+    """The few RESP commands the redis hook sends over Redis' Unix socket (standard library only)."""
+
+    def __init__(self, path, timeout):
+        import socket
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buffer = b""
+
+    def close(self):
+        self.sock.close()
+
+    def _line(self):
+        while b"\r\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise OSError("Redis closed the connection")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line
+
+    def _reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:].decode("utf-8", "replace")
+        if kind == b"+":
+            return rest
+        if kind == b"-":
+            raise RedisReplyError(rest)
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            size = int(rest)
+            if size < 0:
+                return None
+            while len(self.buffer) < size + 2:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise OSError("Redis closed the connection")
+                self.buffer += chunk
+            data, self.buffer = self.buffer[:size], self.buffer[size + 2:]
+            return data.decode("utf-8", "replace")
+        raise OSError("unexpected Redis reply %r" % line[:40])
+
+    def call(self, *args):
+        parts = [b"*%d\r\n" % len(args)]
+        for arg in args:
+            data = arg.encode("utf-8") if not isinstance(arg, bytes) else arg
+            parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+        self.sock.sendall(b"".join(parts))
+        return self._reply()
+
+
+class RedisReplyError(Exception):
+    pass
+
+
+def redis_info(client, section):
+    fields = {}
+    for line in client.call("INFO", section).splitlines():
+        if ":" in line and not line.startswith("#"):
+            key, value = line.split(":", 1)
+            fields[key] = value.strip()
+    return fields
+
+
+def hook_redis(hook, dump_dir):
+    """A consistent RDB snapshot: BGSAVE, wait for LASTSAVE to move past the time before it and
+    for the save to report ok, then copy the dump (Redis renames a finished dump into place, so the
+    copy never sees a partial one). Authenticates as the redis role's backup ACL user (PING, INFO,
+    BGSAVE, LASTSAVE only) with the password from a root-only file, over the Unix socket (the
+    hooks unit has no network)."""
+    name = "hook %s" % hook["name"]
+    timeout = int(hook.get("timeout", 600))
+    deadline = time.time() + timeout
+    socket_path = hook.get("socket", "/run/redis/redis-server.sock")
+    rdb = hook.get("rdb", "/var/lib/redis/dump.rdb")
+    try:
+        with open(hook.get("password_file", "/etc/redis/prodready-backup.password")) as handle:
+            password = handle.read().strip()
+    except (IOError, OSError) as exc:
+        raise StepError(name, "hook_failed", "Redis password file: %s" % exc)
+    target = os.path.join(dump_dir, "redis", hook["name"] + ".rdb")
+    os.makedirs(os.path.dirname(target), 0o700, exist_ok=True)
+    try:
+        client = RedisClient(socket_path, min(timeout, 30))
+        try:
+            client.call("AUTH", hook.get("redis_user", "prodready-backup"), password)
+            before = int(client.call("LASTSAVE"))
+            while True:
+                # LASTSAVE counts seconds: start the save in a later second than the last one, so
+                # that its own LASTSAVE is always greater.
+                while int(time.time()) <= before:
+                    time.sleep(0.1)
+                try:
+                    client.call("BGSAVE")
+                    break
+                except RedisReplyError as exc:
+                    # A save already running started before this hook: let it end, then start ours.
+                    if "in progress" not in str(exc) or time.time() > deadline:
+                        raise
+                    time.sleep(0.2)
+            while int(client.call("LASTSAVE")) <= before:
+                if time.time() > deadline:
+                    raise StepError(name, "hook_failed", "BGSAVE did not finish within %ss" % timeout)
+                time.sleep(0.2)
+            status = redis_info(client, "persistence").get("rdb_last_bgsave_status")
+            if status != "ok":
+                raise StepError(name, "hook_failed", "BGSAVE finished with status %s" % status)
+        finally:
+            client.close()
+    except RedisReplyError as exc:
+        raise StepError(name, "hook_failed", "Redis refused: %s" % exc)
+    except (OSError, IOError, ValueError) as exc:
+        raise StepError(name, "hook_failed", "Redis at %s: %s" % (socket_path, exc))
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % hook["name"], dir=os.path.dirname(target))
+    try:
+        with os.fdopen(fd, "wb") as handle, open(rdb, "rb") as source:
+            if source.read(5) != b"REDIS":
+                raise StepError(name, "hook_failed", "%s is not an RDB file" % rdb)
+            source.seek(0)
+            shutil.copyfileobj(source, handle, 1024 * 1024)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except (IOError, OSError) as exc:
+        os.unlink(tmp)
+        raise StepError(name, "hook_failed", "copy of %s: %s" % (rdb, exc))
+    except StepError:
+        os.unlink(tmp)
+        raise
+    os.rename(tmp, target)
+    return target
+
+
+HOOKS = {"sqlite": hook_sqlite, "postgresql": hook_postgresql, "redis": hook_redis, "command": hook_command}
 
 
 def hooks_status_path(config):

@@ -108,3 +108,9 @@ def test_one_bad_rule_is_always_reported(good, bad):
 def test_every_known_category_parses(category, sign):
     assert acl.rule_problem(sign + "@" + category) is None
     assert acl.rule_problem(sign + "@" + category.upper()) is None
+
+
+def test_rule_problem_filter_returns_empty_for_good_rules():
+    from ansible_collections.prodready.platform.plugins.filter.redis import redis_acl_rule_problem
+    assert redis_acl_rule_problem("-@dangerous") == ""
+    assert "unknown ACL category" in redis_acl_rule_problem("-@bogus")
