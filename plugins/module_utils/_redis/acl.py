@@ -106,25 +106,16 @@ def user_problems(user, min_password_length=16):
     password = user.get("password")
     if not isinstance(password, str) or len(password) < min_password_length:
         problems.append("%s: needs a password of at least %d characters (keep it in a vault)" % (label, min_password_length))
-    rules = user.get("rules", [])
-    if not isinstance(rules, list):
-        problems.append("%s: rules must be a list" % label)
-        rules = []
-    for rule in rules:
-        problem = rule_problem(rule)
-        if problem:
-            problems.append("%s: rule %r does not parse: %s" % (label, rule, problem))
+    for key, what, check in (("rules", "rule %r does not parse", rule_problem),
+                             ("denied_commands", "denied command %r", denied_command_problem)):
+        values = user.get(key, [])
+        if not isinstance(values, list):
+            problems.append("%s: %s must be a list" % (label, key))
+            continue
+        problems.extend("%s: %s: %s" % (label, what % (value,), check(value)) for value in values if check(value))
     unknown = sorted(set(user) - set(["name", "password", "rules", "denied_commands"]))
     if unknown:
         problems.append("%s: unknown keys %s" % (label, ", ".join(unknown)))
-    denied = user.get("denied_commands", [])
-    if not isinstance(denied, list):
-        problems.append("%s: denied_commands must be a list" % label)
-        denied = []
-    for command in denied:
-        problem = denied_command_problem(command)
-        if problem:
-            problems.append("%s: denied command %r: %s" % (label, command, problem))
     return problems
 
 
