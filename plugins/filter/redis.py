@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: redis_acl_problems
 short_description: List what is wrong with declared Redis ACL users (names, passwords, rules)
-version_added: 1.3.0
+version_added: 1.2.0
 description:
   - Checks each user C({name, password, rules, denied_commands}) the way Redis 7 parses an ACL file
     line, plus the role's own rules, and returns one sentence per problem; an empty list means usable.

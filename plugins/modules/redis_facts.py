@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: redis_facts
 short_description: Read what the redis role branches on (packages, exporter options, TLS source files)
-version_added: "1.3.0"
+version_added: "1.2.0"
 description:
   - Read-only. Reports which of O(packages) are missing, whether the Redis exporter binary is there and
     whether its C(--help) offers basic auth (Debian 12's 1.45 does not), and which of O(files) are
