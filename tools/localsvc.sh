@@ -274,6 +274,7 @@ cmd_s3_identity() {
   local name="$1" policy="$2" out
   [[ "$name" =~ ^[A-Za-z0-9_.-]+$ ]] || die "identity name $name: use letters, digits, _ . -"
   [ -r "$policy" ] || die "policy file $policy is not readable"
+  # shellcheck disable=SC2015  # die exits
   [ -n "${LOCALSVC_IDENTITY_ACCESS_KEY:-}" ] && [ -n "${LOCALSVC_IDENTITY_SECRET_KEY:-}" ] \
     || die "set LOCALSVC_IDENTITY_ACCESS_KEY and LOCALSVC_IDENTITY_SECRET_KEY in the environment"
   pid_alive "$STATE_DIR/s3/weed.pid" || die "S3 is not running (tools/localsvc.sh start s3)"

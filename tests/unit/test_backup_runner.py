@@ -942,8 +942,8 @@ def redis_server(tmp_path):
     proc = subprocess.Popen([REDIS_SERVER, "--port", "0", "--unixsocket", sock, "--dir", str(tmp_path / "data"),
                              "--aclfile", str(acl), "--save", "", "--logfile", ""],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        if os.path.exists(sock):
+    for attempt in range(100):
+        if attempt and os.path.exists(sock):
             try:
                 client = _socket.socket(_socket.AF_UNIX)
                 client.connect(sock)

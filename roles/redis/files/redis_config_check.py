@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # -*- coding: utf-8 -*-
 # Copyright: prodready.platform contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -90,8 +89,9 @@ def check(kind, path, server, tls, timeout):
         if proc.returncode is None or not lines:
             return 1, "redis-server did not answer on %s within %ss" % (path, timeout)
         # Redis' own reason: the FATAL CONFIG FILE ERROR block, or the line that aborted the start.
-        reasons = [line for line in lines if not re.search(r"Redis is starting|Redis version=|Configuration loaded|"
-                                                                 r"monotonic clock|Running mode=|Server initialized|WARNING Memory overcommit", line)]
+        noise = re.compile(r"Redis is starting|Redis version=|Configuration loaded|monotonic clock|Running mode=|"
+                           r"Server initialized|WARNING Memory overcommit")
+        reasons = [line for line in lines if not noise.search(line)]
         return 1, "redis-server refuses %s %s:\n%s" % (kind, path, "\n".join((reasons or lines)[-8:]))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -45,7 +45,7 @@ def test_exporter_without_basic_auth_and_missing_files(tmp_path, monkeypatch):
 def test_exporter_with_basic_auth(tmp_path, monkeypatch):
     exporter = tmp_path / "exporter"
     write_script(str(exporter), HELP_BASIC_AUTH, rc=0)
-    monkeypatch.setattr(host, "installed_packages", lambda names: list(names))
+    monkeypatch.setattr(host, "installed_packages", list)
     result = redis_facts.read({"packages": ["redis-server"], "exporter_binary": str(exporter), "files": []})
     assert result == {"packages_missing": [], "exporter": {"present": True, "help_rc": 0, "basic_auth": True},
                       "files_missing": []}
