@@ -11,6 +11,9 @@
 #   tools/testbed.sh clean                 remove every test host and the network
 #   tools/testbed.sh status                what exists now
 set -euo pipefail
+# remove_rootfs
+# shellcheck source=tools/rootfs.sh
+. "$(dirname "${BASH_SOURCE[0]}")/rootfs.sh"
 
 TESTBED_NETWORK="${TESTBED_NETWORK:-prodready-testbed}"
 TESTBED_SUBNET="${TESTBED_SUBNET:-172.30.100.0/24}"
@@ -77,15 +80,6 @@ image_tag() {
   local recipe_hash
   recipe_hash=$(printf '%s|%s|%s' "${TESTBED_RELEASES[$version]}" "$TESTBED_PACKAGES" "$(declare -f build_image)" | sha256sum | cut -c1-10)
   printf '%s:%s-%s' "$TESTBED_IMAGE_REPO" "$version" "$recipe_hash"
-}
-
-remove_rootfs() {
-  # An interrupted debootstrap leaves /proc and /sys mounted inside the tree.
-  local mnt
-  while read -r mnt; do
-    umount -l "$mnt" 2>/dev/null || true
-  done < <(awk -v root="$1" 'index($2, root) == 1 {print $2}' /proc/mounts | sort -r)
-  rm -rf "$1"
 }
 
 build_image() {
