@@ -138,3 +138,22 @@ def test_retention_args_refuse_nonsense():
         retention.retention_args({"keep_last": "many"})
     with pytest.raises(retention.RetentionError, match="negative"):
         retention.retention_args({"keep_last": -1})
+
+
+def test_pgbackrest_policy_may_delete_nothing():
+    policy = identity.iam_policy("backups", "pgbackrest/db1", removable="")
+    arn = "arn:aws:s3:::backups"
+    assert allowed(policy, "s3:PutObject", arn + "/pgbackrest/db1/archive/main/archive.info")
+    assert allowed(policy, "s3:GetObject", arn + "/pgbackrest/db1/backup/main/backup.info")
+    assert allowed(policy, "s3:ListBucket", arn, prefix_condition="pgbackrest/db1/archive/main/")
+    assert not allowed(policy, "s3:DeleteObject", arn + "/pgbackrest/db1/locks/x")
+    assert not allowed(policy, "s3:DeleteObject", arn + "/pgbackrest/db1/archive/main/15-1/0000000100000000/x")
+    assert not allowed(policy, "s3:PutObject", arn + "/pgbackrest/db2/archive/main/archive.info")
+    assert not [s for s in policy["Statement"] if s["Effect"] == "Allow" and "s3:DeleteObject" in s["Action"]]
+
+
+def test_pgbackrest_secrets_are_apart_from_the_restic_ones():
+    restic = identity.derive_secret(FLEET, "db1", "s3-access-key")
+    pgbackrest = identity.derive_secret(FLEET, "db1", "pgbackrest-s3-access-key")
+    assert restic != pgbackrest and len(pgbackrest) == 20 and pgbackrest.startswith("PR")
+    assert identity.derive_secret(FLEET, "db1", "pgbackrest-cipher-pass") != identity.derive_secret(FLEET, "db1", "restic-password")
