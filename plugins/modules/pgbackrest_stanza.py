@@ -63,8 +63,8 @@ from ansible_collections.prodready.platform.plugins.module_utils._postgresql imp
 
 
 def run(module, binary, args):
-    # The environment is the caller's, with console logging raised so failures explain themselves.
-    rc, out, err = module.run_command([binary] + args + ["--log-level-console=warn"], environ_update={"LC_ALL": "C"})
+    # Console logging at warn: a failure explains itself, and info's JSON is the only output.
+    rc, out, err = module.run_command([binary, "--log-level-console=warn"] + args, environ_update={"LC_ALL": "C"})
     if rc != 0:
         module.fail_json(msg="pgbackrest %s failed (exit %d): %s" % (" ".join(args), rc, (err or out).strip()))
     return out
