@@ -87,7 +87,7 @@ def test_retention_and_audit_trail_controls_exist():
     assert ids["RET-001"]["check"]["expect"]["min"] == "${audit_min_retention_days}"
 
 
-PREFIXES = ("SSH", "SYS", "MOD", "ACC", "PERM", "LOG", "AUD", "RET", "UPD", "FW", "TLS", "EXP", "SRV", "BAK", "INT", "FS",
+PREFIXES = ("SSH", "SYS", "MOD", "ACC", "PERM", "LOG", "AUD", "RET", "UPD", "FW", "TLS", "EXP", "SRV", "BAK", "INT", "FS", "PG",
             # cis_*.yml (CIS Debian 12 coverage)
             "CFS", "CAA", "CBAN", "CSVC", "CTIM", "CCRON", "CNET", "CFW", "CSUDO", "CPAM", "CACC", "CLOG", "CPERM")
 
