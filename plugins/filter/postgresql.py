@@ -18,6 +18,9 @@ description:
     password (authentication is scram-sha-256 only), that a database's owner is a declared role, and
     that every pg_hba entry names a declared database and role (or a pg_hba keyword), uses
     C(scram-sha-256) or C(reject), and lists CIDR networks (host bits clear).
+  - The same file provides C(postgresql_nft_rules) (the pg_hba entries as nftables input statements
+    that open the server's port to the declared client networks only, for the hardening role's
+    C(hardening_firewall_extra_input_rules)).
 options:
   _input:
     description: The roles (postgresql_users).
@@ -43,6 +46,10 @@ EXAMPLES = r"""
     fail_msg: "{{ postgresql_problems | join('; ') }}"
   vars:
     postgresql_problems: "{{ postgresql_users | prodready.platform.postgresql_input_problems(postgresql_databases, postgresql_hba) }}"
+
+- name: Open the server's port to the declared clients only (group_vars/database.yml)
+  ansible.builtin.set_fact:
+    hardening_firewall_extra_input_rules: "{{ postgresql_hba | prodready.platform.postgresql_nft_rules(postgresql_port) }}"
 """
 
 RETURN = r"""
@@ -52,6 +59,7 @@ _value:
   elements: str
 """
 
+from ansible.errors import AnsibleFilterError
 from ansible_collections.prodready.platform.plugins.module_utils._postgresql import settings
 
 
@@ -59,6 +67,13 @@ def postgresql_input_problems(users, databases, hba):
     return settings.problems(users, databases, hba)
 
 
+def postgresql_nft_rules(hba, port=5432):
+    try:
+        return settings.nft_rules(hba, int(port))
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError("postgresql_nft_rules: %s" % exc)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"postgresql_input_problems": postgresql_input_problems}
+        return {"postgresql_input_problems": postgresql_input_problems, "postgresql_nft_rules": postgresql_nft_rules}

@@ -101,3 +101,26 @@ def problems(users, databases, hba):
             if problem:
                 found.append("%s: %s" % (where, problem))
     return found
+
+
+def nft_rules(hba, port):
+    """nftables input statements that let the declared client networks reach ``port``: one per
+    address family, for the entries that may log in (``reject`` entries open nothing)."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise ValueError("port %r is not a TCP port" % (port,))
+    families = {4: [], 6: []}
+    for entry in hba or []:
+        if entry.get("method", "scram-sha-256") == "reject":
+            continue
+        for network in entry.get("networks") or []:
+            problem = network_problem(network)
+            if problem:
+                raise ValueError(problem)
+            parsed = ipaddress.ip_network(network)
+            if str(parsed) not in families[parsed.version]:
+                families[parsed.version].append(str(parsed))
+    rules = []
+    for version, keyword in ((4, "ip"), (6, "ip6")):
+        if families[version]:
+            rules.append("tcp dport %d %s saddr { %s } accept" % (port, keyword, ", ".join(families[version])))
+    return rules

@@ -3,6 +3,7 @@
 import ipaddress
 
 import pytest
+from ansible.errors import AnsibleFilterError
 from hypothesis import given, strategies as st
 
 from ansible_collections.prodready.platform.plugins.filter import postgresql as filters
@@ -59,3 +60,24 @@ def test_network_check_agrees_with_ipaddress(address, length):
 def test_any_text_gets_an_answer_not_an_exception(text):
     problem = settings.network_problem(text)
     assert problem is None or "CIDR" in problem
+
+
+def test_nft_rules_open_the_port_to_declared_networks_only():
+    hba = [{"database": "appdb", "user": "app", "networks": ["10.0.0.0/24", "2001:db8::/64"]},
+           {"database": "appdb", "user": "report", "networks": ["10.0.0.0/24", "10.1.0.0/16"]},
+           {"database": "all", "user": "all", "networks": ["192.0.2.0/24"], "method": "reject"}]
+    assert filters.postgresql_nft_rules(hba, "5433") == [
+        "tcp dport 5433 ip saddr { 10.0.0.0/24, 10.1.0.0/16 } accept",
+        "tcp dport 5433 ip6 saddr { 2001:db8::/64 } accept",
+    ]
+    assert filters.postgresql_nft_rules([]) == []
+
+
+@pytest.mark.parametrize("hba, port", [
+    ([{"networks": ["10.0.0.1/24"]}], 5432),
+    ([{"networks": ["10.0.0.0/24"]}], 0),
+    ([{"networks": ["10.0.0.0/24"]}], "x"),
+])
+def test_nft_rules_refuse_what_nft_would_misread(hba, port):
+    with pytest.raises(AnsibleFilterError, match="postgresql_nft_rules"):
+        filters.postgresql_nft_rules(hba, port)
