@@ -16,9 +16,10 @@ description:
     value of at least 32 characters). Every host gets its own restic password and S3 secret key, so
     root on one host learns nothing that opens another host's repository.
   - The same collection also provides C(backup_iam_policy) (the IAM policy document of one host's
-    backup user; AWS IAM and SeaweedFS apply it as written; its optional second argument names the
-    one folder under the prefix the host may delete in, default V(locks), empty for none, as the
-    PostgreSQL role's pgBackRest identity) and C(backup_fleet_problems) (hosts that share a password, an access key or a repository prefix).
+    backup user; AWS IAM and SeaweedFS apply it as written; its optional second argument names
+    what under the prefix the host may delete, a key or an IAM pattern, default V(locks/*) (restic's
+    locks); the PostgreSQL role's pgBackRest identity passes V(backup/main/latest), the one object a
+    pgBackRest backup deletes, and an empty value grants no delete) and C(backup_fleet_problems) (hosts that share a password, an access key or a repository prefix).
 options:
   _input:
     description: The fleet's backup secret.
@@ -72,7 +73,7 @@ def backup_host_secret(fleet_secret, host, purpose):
     return _wrap("backup_host_secret", identity.derive_secret, fleet_secret, host, purpose)
 
 
-def backup_iam_policy(bucket, prefix, removable="locks"):
+def backup_iam_policy(bucket, prefix, removable="locks/*"):
     return _wrap("backup_iam_policy", identity.iam_policy, bucket, prefix, removable)
 
 

@@ -28,6 +28,7 @@ PURPOSES = ("restic-password", "s3-secret-key", "s3-access-key",
 SECRET_LABEL = b"prodready.platform backup secret v1\x00"
 MIN_FLEET_SECRET = 32
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
+_REMOVABLE_RE = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
@@ -108,14 +109,15 @@ def fleet_problems(entries, host=None):
     return [text for text, hosts in found if host is None or host in hosts]
 
 
-def iam_policy(bucket, prefix, removable="locks"):
+def iam_policy(bucket, prefix, removable="locks/*"):
     """An AWS IAM policy document for one host's backup user.
 
-    Allows: list the own prefix, get/put objects under it, delete objects under
-    ``prefix/removable/`` (restic's lock files; pgBackRest keeps its locks on the host, so its
-    identity passes an empty ``removable`` and may delete nothing). Denies explicitly (so no other
-    grant widens it): version deletes, retention/legal-hold changes, governance bypass, bucket
-    configuration changes, and any object outside the prefix."""
+    Allows: list the own prefix, get/put objects under it, delete the objects ``removable`` names
+    under the prefix (a key or an IAM pattern: restic's lock files, ``locks/*``; pgBackRest's
+    ``backup/STANZA/latest``, the one object a backup replaces by deleting it; empty: delete
+    nothing). Denies explicitly (so no other grant widens it): version deletes, retention/legal-hold
+    changes, governance bypass, bucket configuration changes, any other delete and any object
+    outside the prefix."""
     bucket = check_bucket(bucket)
     prefix = normalise_prefix(prefix)
     arn = "arn:aws:s3:::" + bucket
@@ -126,8 +128,10 @@ def iam_policy(bucket, prefix, removable="locks"):
         del never_delete["NotResource"]
         never_delete["Resource"] = [arn + "/*"]
         return policy
-    removable = normalise_prefix(removable)
-    return _iam_policy(arn, prefix, "%s/%s/%s/*" % (arn, prefix, removable))
+    if not isinstance(removable, str) or not _REMOVABLE_RE.match(removable) or ".." in removable.split("/"):
+        raise IdentityError("removable %r: a key or pattern under the prefix (letters, digits, !_.*'()- and single '/')"
+                            % (removable,))
+    return _iam_policy(arn, prefix, "%s/%s/%s" % (arn, prefix, removable))
 
 
 def _iam_policy(arn, prefix, removable_arn):
