@@ -19,7 +19,8 @@ description:
     backup user; AWS IAM and SeaweedFS apply it as written; its optional second argument names
     what under the prefix the host may delete, a key or an IAM pattern, default V(locks/*) (restic's
     locks); the PostgreSQL role's pgBackRest identity passes V(backup/main/latest), the one object a
-    pgBackRest backup deletes, and an empty value grants no delete) and C(backup_fleet_problems) (hosts that share a password, an access key or a repository prefix).
+    pgBackRest backup deletes, and an empty value grants no delete) and C(backup_fleet_problems)
+    (hosts that share a password, an access key or a repository prefix).
 options:
   _input:
     description: The fleet's backup secret.

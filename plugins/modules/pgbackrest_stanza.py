@@ -15,7 +15,7 @@ version_added: "1.2.0"
 description:
   - Reads C(pgbackrest info --output=json) for the stanza, runs C(stanza-create) when the repository
     does not know it, and a first full backup when it holds no valid backup (a recovery to a point in
-    time needs a base backup taken before it). Nothing else: later backups are the timers' job.
+    time needs a base backup taken before it). Nothing else; later backups are the timers' job.
   - Run it as the database's operating-system user (C(become_user) postgres), which pgBackRest
     connects to the server as. Repository settings and secrets come from pgBackRest's own
     configuration files, never from the module's arguments.
