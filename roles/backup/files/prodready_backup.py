@@ -52,6 +52,7 @@ __metaclass__ = type
 import argparse
 import calendar
 import collections
+import contextlib
 import datetime
 import hashlib
 import json
@@ -246,7 +247,7 @@ class Restic(object):
 
     def _run(self, step, args, stdout, ok_codes, quiet_locked=False):
         started = time.time()
-        proc = subprocess.Popen(self.command(args), env=self.env, stdout=stdout, stderr=subprocess.PIPE)
+        proc = None
         out, err = [], []
         # Endpoint watch: restic prints "... returned error, retrying after ..." while it retries.
         # Lines less than RETRY_GAP apart belong to one outage (restic backs off 1 min at most).
@@ -268,15 +269,19 @@ class Restic(object):
                 elif "successful after" in lower:
                     watch["down_since"] = None
 
-        readers = [threading.Thread(target=read_stderr)]
-        if stdout == subprocess.PIPE:
-            readers.append(threading.Thread(target=read_stdout))
-        for reader in readers:
-            reader.daemon = True
-            reader.start()
+        readers = []
         gave_up = None
         down_for = 0.0
         try:
+            # A signal while Popen runs would leave a started restic without a handle to stop it.
+            with signals_deferred():
+                proc = subprocess.Popen(self.command(args), env=self.env, stdout=stdout, stderr=subprocess.PIPE)
+            readers.append(threading.Thread(target=read_stderr))
+            if stdout == subprocess.PIPE:
+                readers.append(threading.Thread(target=read_stdout))
+            for reader in readers:
+                reader.daemon = True
+                reader.start()
             while True:
                 try:
                     proc.wait(timeout=0.5)
@@ -296,7 +301,7 @@ class Restic(object):
                     break
         except BaseException:
             # Stopped (SIGTERM/SIGINT) or an error here: restic must not outlive the run.
-            if proc.poll() is None:
+            if proc is not None and proc.poll() is None:
                 stop(proc)
             raise
         for reader in readers:
@@ -809,11 +814,33 @@ def retention_args(retention):
         raise StepError("forget", "config", str(exc))
 
 
+# SIGTERM/SIGINT inside signals_deferred() is raised when the block ends, not inside it.
+_SIGNALS = {"deferred": 0, "pending": None}
+
+
 def stop_on_signal(signum, frame):
     # Once: a second signal while the failure is being recorded is ignored.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if _SIGNALS["deferred"]:
+        _SIGNALS["pending"] = signum
+        return
     raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """Holds Stopped back until the block is done (starting a child and keeping its handle must
+    not be split by a signal; the caller's handler then stops the child it knows of)."""
+    _SIGNALS["deferred"] += 1
+    try:
+        yield
+    finally:
+        _SIGNALS["deferred"] -= 1
+        pending = _SIGNALS["pending"]
+        if pending is not None and not _SIGNALS["deferred"]:
+            _SIGNALS["pending"] = None
+            raise Stopped(pending)
 
 
 def cmd_run(config, restic, state, inline_hooks=False, started=None):
