@@ -3,13 +3,18 @@
 # the matching alert reaches a webhook receiver, repairs it and checks that the resolved
 # notification arrives too. Prints how long each took and a summary table.
 #
-#   tools/demo-faults.sh [nginx|app|s3 ...]     default: all three, in this order
+#   tools/demo-faults.sh [nginx|app|s3|slo ...]   default: nginx app s3, in this order
 #
 #   nginx  systemctl stop nginx on demo-web1        -> NginxDown, and ServiceDown (HTTPS probe)
 #                                                      when that probe succeeds before the fault
 #   app    docker stop demo-app2 (the whole host)   -> InstanceDown (its service alerts are
 #                                                      inhibited once InstanceDown fires)
 #   s3     the local S3 endpoint stops answering    -> EndpointDown endpoint=s3
+#   slo    systemctl stop prodready-demo on         -> SloErrorBudgetBurn slo=app severity=critical
+#          demo-app2 (the app behind nginx)            (the page: its failed scrapes burn the
+#                                                      error budget) and ServiceDown; opt-in, as
+#                                                      the page resolves only when the outage has
+#                                                      left the 30m window (about 30 minutes)
 #
 # The receiver listens on the gateway, where the demo's Alertmanager sends every alert
 # (inventories/demo/group_vars/monitoring.yml, prodready_demo_webhook_enabled in
@@ -213,6 +218,36 @@ app_repair() {
   die "prodready-demo on $APP_HOST is not active 60 s after the host started: docker exec $APP_HOST systemctl status prodready-demo"
 }
 
+# slo: the app stops behind nginx (nginx sends its clients to demo-app1; the app's scrapes fail,
+# the bad events of the SLO `app`, the role's default at 99.9 %). The page needs the fast pair's
+# 1h window above 14.4x the budget: with N app instances, one of them down, that takes up to
+# 14.4 * budget * 3600 s * N of outage (104 s for 2 at 99.9 %; less while the demo's history is
+# shorter than an hour); the slow pair (6h and 30m above 6x) then holds the page until the
+# outage has left the 30m window. An earlier outage (the `app` fault) may still hold it: the
+# healthy check waits that long too. The ticket (warning) it also raises lasts for hours and is
+# not checked.
+SLO_PAGE="SloErrorBudgetBurn slo=app sli=availability severity=critical"
+slo_expect() { printf '%s\n' "$SLO_PAGE" "ServiceDown host=$APP_HOST job=app"; }
+slo_healthy() { echo "up{job=\"app\",host=\"$APP_HOST\"} == 1"; }
+slo_inject() { docker exec "$APP_HOST" systemctl stop prodready-demo; }
+slo_repair() {
+  docker exec "$APP_HOST" systemctl start prodready-demo
+  docker exec "$APP_HOST" systemctl is-active --quiet prodready-demo || die "prodready-demo on $APP_HOST does not start again: docker exec $APP_HOST journalctl -u prodready-demo"
+}
+slo_fire_extra() {
+  local instances
+  instances=$(prom_count 'up{job="app"}')
+  # 14.4 * budget * 3600 s * N, the budget as the loaded page rule divides by it (`/ 0.001 > 14.4`).
+  mon_curl "$PROM_URL/api/v1/rules?type=alert" | INSTANCES="$instances" "$PY" -c '
+import json, math, os, re, sys
+rule = next(r for g in json.load(sys.stdin)["data"]["groups"] for r in g["rules"] if r["name"] == "SloErrorBudgetBurn"
+            and r["labels"].get("slo") == "app" and r["labels"].get("sli") == "availability" and r["labels"].get("severity") == "critical")
+budget = float(re.search(r"/ *([0-9.e+-]+) *> *14[.]4", rule["query"]).group(1))
+print(math.ceil(14.4 * budget * 3600 * int(os.environ["INSTANCES"])))'
+}
+slo_settle_extra() { echo 1800; }
+slo_resolve_extra() { echo 1800; }
+
 s3_expect() { printf '%s\n' "EndpointDown endpoint=s3"; }
 s3_healthy() { echo "probe_success{job=\"blackbox_endpoint\",endpoint=\"s3\"} == 1"; }
 s3_inject() {
@@ -272,12 +307,23 @@ repair_all() {
   exit "$rc"
 }
 
+extra_seconds() {
+  # extra_seconds FAULT fire|settle|resolve: what a fault needs beyond the generic timeouts
+  # (its function FAULT_<kind>_extra, 0 without one).
+  if declare -F "$1_$2_extra" >/dev/null; then "$1_$2_extra"; else echo 0; fi
+}
+
 run_fault() {
   local fault="$1" expectations=() line name labels for_s fire_timeout resolve_timeout t0 t1 t_repaired at busy fired_after
+  local fire_extra settle_extra resolve_extra
   mapfile -t expectations < <("${fault}_expect")
+  fire_extra=$(extra_seconds "$fault" fire)
+  settle_extra=$(extra_seconds "$fault" settle)
+  resolve_extra=$(extra_seconds "$fault" resolve)
 
   # Start from a healthy state: the target is up and none of the expected alerts is pending or firing.
-  for _ in $(seq 1 $(( (2 * SCRAPE + EVAL + MARGIN) / 5 + 1 ))); do
+  [ "$settle_extra" -eq 0 ] || log "$fault: waiting up to $(( 2 * SCRAPE + EVAL + MARGIN + settle_extra ))s for a healthy start (an earlier outage may still hold its alerts)"
+  for _ in $(seq 1 $(( (2 * SCRAPE + EVAL + MARGIN + settle_extra) / 5 + 1 ))); do
     busy=0
     [ "$(prom_count "$("${fault}_healthy")")" -gt 0 ] || busy=1
     for line in "${expectations[@]}"; do
@@ -299,7 +345,7 @@ run_fault() {
     read -r name labels <<<"$line"
     for_s=$(rule_for "$name")
     [ "$for_s" -ge 0 ] || die "Prometheus has no alert rule $name"
-    fire_timeout=$(( for_s + 2 * SCRAPE + EVAL + GROUP_WAIT + GROUP_INTERVAL + MARGIN ))
+    fire_timeout=$(( for_s + fire_extra + 2 * SCRAPE + EVAL + GROUP_WAIT + GROUP_INTERVAL + MARGIN ))
     log "$fault: waiting for $line to fire (for ${for_s}s; timeout ${fire_timeout}s after the fault)"
     # shellcheck disable=SC2086
     if ! at=$(wait_notification firing "$t0" $(( fire_timeout - $(seconds_since "$t0") )) "$name" $labels); then
@@ -319,7 +365,7 @@ run_fault() {
 
   for line in "${expectations[@]}"; do
     read -r name labels <<<"$line"
-    resolve_timeout=$(( 2 * SCRAPE + EVAL + GROUP_INTERVAL + MARGIN ))
+    resolve_timeout=$(( resolve_extra + 2 * SCRAPE + EVAL + GROUP_INTERVAL + MARGIN ))
     log "$fault: waiting for $line to resolve (timeout ${resolve_timeout}s after the repair)"
     fired_after=$(awk -v a="${FIRED_AT["$fault|$line"]}" -v b="$t0" 'BEGIN { printf "%.0f", a - b }')
     # shellcheck disable=SC2086
@@ -346,7 +392,7 @@ main() {
   local faults=("$@") fault host
   [ ${#faults[@]} -gt 0 ] || faults=(nginx app s3)
   for fault in "${faults[@]}"; do
-    case "$fault" in nginx|app|s3) ;; *) die "unknown fault $fault (nginx|app|s3)" ;; esac
+    case "$fault" in nginx|app|s3|slo) ;; *) die "unknown fault $fault (nginx|app|s3|slo)" ;; esac
   done
   [ -x "$PY" ] || die "$PY not found. Fix: make venv"
   for host in "$WEB_HOST" "$APP_HOST" "$MON_HOST"; do

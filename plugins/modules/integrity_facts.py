@@ -14,7 +14,8 @@ description:
   - Reads, in one run, the host state the C(integrity) role needs before its first change, and
     changes nothing. It reports which of the scanned paths do not exist, which of the monitor's
     Debian packages are not installed, which signing key the host's baseline names, and which of the
-    schedules the host's systemd cannot parse (C(systemd-analyze calendar)).
+    schedules the host's systemd cannot parse (C(systemd-analyze calendar)), and which timers of
+    levels no longer scheduled are still installed.
   - The role refuses a host whose scanned paths are missing, whose baseline names a key the
     controller does not trust or whose systemd cannot parse a schedule (nothing is changed then), installs the missing packages, and on a
     fresh host in check mode reports the baseline it would create instead of failing.
@@ -41,6 +42,19 @@ options:
     type: list
     elements: str
     default: []
+  retired_timers:
+    description:
+      - Timer unit names of the levels no longer scheduled. The ones still installed (a unit file in
+        O(unit_dir) or an enablement link in its C(timers.target.wants)) are returned in
+        RV(retired_timers_installed); the role stops and disables only those, so a converged host pays
+        no C(systemctl) call for timers that are long gone.
+    type: list
+    elements: str
+    default: []
+  unit_dir:
+    description: Where the role installs its unit files.
+    type: path
+    default: /etc/systemd/system
 notes:
   - Supports check mode; it reads the same in both modes.
 """
@@ -52,6 +66,7 @@ EXAMPLES = r"""
     packages: [python3-cryptography]
     manifest: /var/lib/prodready-integrity/baseline.json
     calendars: ["*:0/5", daily]
+    retired_timers: [prodready-integrity-full.timer]
   register: integrity_host
 """
 
@@ -78,6 +93,11 @@ bad_calendars:
   type: list
   elements: dict
   sample: [{"calendar": "every tuesday", "message": "Failed to parse calendar specification 'every tuesday': Invalid argument"}]
+retired_timers_installed:
+  description: The timers of O(retired_timers) whose unit file or enablement link still exists.
+  returned: always
+  type: list
+  elements: str
 """
 
 import json
@@ -114,6 +134,13 @@ def manifest_key_id(path):
         return "unreadable"
 
 
+def installed_timers(unit_dir, timers):
+    """The timers with a unit file or a timers.target.wants link (even a dangling one) in unit_dir."""
+    wants = os.path.join(unit_dir, "timers.target.wants")
+    return [name for name in timers
+            if os.path.lexists(os.path.join(unit_dir, name)) or os.path.lexists(os.path.join(wants, name))]
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -121,6 +148,8 @@ def main():
             packages=dict(type="list", elements="str", default=[]),
             manifest=dict(type="path"),
             calendars=dict(type="list", elements="str", default=[]),
+            retired_timers=dict(type="list", elements="str", default=[]),
+            unit_dir=dict(type="path", default="/etc/systemd/system"),
         ),
         supports_check_mode=True,
     )
@@ -132,6 +161,7 @@ def main():
         manifest_key_id=manifest_key_id(params["manifest"]),
         bad_calendars=bad_calendars(params["calendars"],
                                     lambda argv: module.run_command(argv, errors="surrogate_then_replace")),
+        retired_timers_installed=installed_timers(params["unit_dir"], params["retired_timers"]),
     )
 
 

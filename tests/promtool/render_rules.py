@@ -28,6 +28,10 @@ INVENTORY = {
     "hostvars": {"host-a": {"integrity_check_max_age_seconds": 120}, "host-b": {}},
 }
 
+# A second SLO next to the role's default (the demo app's metrics): an app without /metrics,
+# measured by its blackbox probes (tests/promtool/slo_test.yml).
+EXTRA_SLOS = [{"name": "static-site", "source": "probe", "objective": 99.5, "latency_threshold_seconds": 1}]
+
 
 def comment(text):
     return "\n".join("# " + line for line in str(text).splitlines())
@@ -37,6 +41,7 @@ def render(out_dir):
     with open(os.path.join(ROLE, "defaults", "main.yml")) as handle:
         variables = yaml.safe_load(handle)
     variables.update(INVENTORY)
+    variables["monitoring_slos"] = variables["monitoring_slos"] + EXTRA_SLOS
     variables["ansible_managed"] = "Rendered by tests/promtool/render_rules.py for promtool"
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(os.path.join(ROLE, "templates", "rules")),

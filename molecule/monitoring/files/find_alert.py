@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Find the first firing alert ALERTNAME for HOST that the webhook receiver recorded after
-AFTER (unix time), optionally with further labels (LABEL=VALUE arguments; status=resolved looks
-for the resolution instead). Prints {"received", "labels"} as JSON and exits 0; exits 1 if none yet."""
+"""Find the first firing alert ALERTNAME for HOST ("-": an alert without a host label, e.g. an
+SLO's) that the webhook receiver recorded after AFTER (unix time), optionally with further
+labels (LABEL=VALUE arguments; status=resolved looks for the resolution instead). Prints
+{"received", "labels"} as JSON and exits 0; exits 1 if none yet."""
 import json
 import sys
 
@@ -10,6 +11,7 @@ import sys
 def main(log, alertname, host, after, wanted=()):
     wanted = dict(wanted)
     status = wanted.pop("status", "firing")
+    host = None if host == "-" else host
     try:
         with open(log) as handle:
             lines = handle.readlines()

@@ -53,3 +53,15 @@ def test_no_schedules_asks_systemd_nothing(monkeypatch, run_module):
     from ansible.module_utils import basic
     monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, argv, **kw: pytest.fail("ran %s" % argv))
     assert run_module(integrity_facts, {})["bad_calendars"] == []
+
+
+def test_retired_timers_still_installed_by_file_or_enablement_link(tmp_path, run_module):
+    units = tmp_path / "system"
+    (units / "timers.target.wants").mkdir(parents=True)
+    (units / "prodready-integrity-full.timer").write_text("[Timer]\n")
+    # A dangling enablement link (its unit file already removed) still counts: it must be disabled.
+    (units / "timers.target.wants" / "prodready-integrity-standard.timer").symlink_to(units / "gone.timer")
+    out = run_module(integrity_facts, {"unit_dir": str(units), "retired_timers": [
+        "prodready-integrity-full.timer", "prodready-integrity-standard.timer", "prodready-integrity-minimal.timer"]})
+    assert out["retired_timers_installed"] == ["prodready-integrity-full.timer", "prodready-integrity-standard.timer"]
+    assert run_module(integrity_facts, {"unit_dir": str(units)})["retired_timers_installed"] == []
