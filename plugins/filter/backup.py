@@ -16,7 +16,11 @@ description:
     value of at least 32 characters). Every host gets its own restic password and S3 secret key, so
     root on one host learns nothing that opens another host's repository.
   - The same collection also provides C(backup_iam_policy) (the IAM policy document of one host's
-    backup user; AWS IAM and SeaweedFS apply it as written) and C(backup_fleet_problems) (hosts that share a password, an access key or a repository prefix).
+    backup user; AWS IAM and SeaweedFS apply it as written; its optional second argument names
+    what under the prefix the host may delete, a key or an IAM pattern, default V(locks/*) (restic's
+    locks); the PostgreSQL role's pgBackRest identity passes V(backup/main/latest), the one object a
+    pgBackRest backup deletes, and an empty value grants no delete) and C(backup_fleet_problems)
+    (hosts that share a password, an access key or a repository prefix).
 options:
   _input:
     description: The fleet's backup secret.
@@ -29,7 +33,8 @@ options:
   purpose:
     description: What the secret is for.
     type: str
-    choices: [restic-password, s3-secret-key, s3-access-key]
+    choices: [restic-password, s3-secret-key, s3-access-key, pgbackrest-cipher-pass, pgbackrest-s3-secret-key,
+              pgbackrest-s3-access-key]
     required: true
 """
 
@@ -69,8 +74,8 @@ def backup_host_secret(fleet_secret, host, purpose):
     return _wrap("backup_host_secret", identity.derive_secret, fleet_secret, host, purpose)
 
 
-def backup_iam_policy(bucket, prefix):
-    return _wrap("backup_iam_policy", identity.iam_policy, bucket, prefix)
+def backup_iam_policy(bucket, prefix, removable="locks/*"):
+    return _wrap("backup_iam_policy", identity.iam_policy, bucket, prefix, removable)
 
 
 def backup_fleet_problems(entries, host=None):

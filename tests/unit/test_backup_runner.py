@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -831,12 +832,13 @@ def test_sigterm_is_a_recorded_failure_and_restic_is_stopped(pb, tmp_path):
     runner = os.path.join(os.path.dirname(pb.__file__), "prodready_backup.py")
     proc = subprocess.Popen([sys.executable, runner] + argv + ["run"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
+    # Generous bounds: two Python start-ups on a loaded machine (load 30) took over 20 s.
+    deadline = time.monotonic() + 180
     while not started_flag.exists() or not started_flag.read_text():
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.05)
     proc.send_signal(15)
-    out, err = proc.communicate(timeout=30)
+    out, err = proc.communicate(timeout=180)
     assert proc.returncode == 128 + 15, (out, err)
     assert b"FAILED at step backup: signal" in out
     metrics = read_metrics(pb, config)
@@ -846,6 +848,35 @@ def test_sigterm_is_a_recorded_failure_and_restic_is_stopped(pb, tmp_path):
     restic_pid = int(started_flag.read_text())
     with pytest.raises(OSError):  # restic did not outlive the run
         os.kill(restic_pid, 0)
+
+
+def test_sigterm_while_restic_starts_still_stops_restic(pb, tmp_path, monkeypatch):
+    # The signal lands inside Popen (after the fork, before the handle is returned): the run must
+    # still know the child and stop it.
+    config, argv = run_setup(tmp_path, "time.sleep(60)\n")
+    seed_success(pb, config)
+    real_popen = subprocess.Popen
+    children = []
+
+    def popen_then_sigterm(*args, **kwargs):
+        child = real_popen(*args, **kwargs)
+        children.append(child)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return child
+
+    monkeypatch.setattr(pb.subprocess, "Popen", popen_then_sigterm)
+    try:
+        assert pb.main(argv + ["run"]) == 128 + signal.SIGTERM
+        assert len(children) == 1
+        assert children[0].returncode is not None  # stopped and reaped by the run, not left sleeping
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    metrics = read_metrics(pb, config)
+    assert failure_info(metrics) == {"signal": "backup"}
+    assert "current_run_started" not in saved_state(config)
 
 
 def record_exit(pb, monkeypatch, argv, **environ):
@@ -918,3 +949,73 @@ def test_record_exit_is_in_the_units_exec_stop_post():
         unit = handle.read()
     lines = [line for line in unit.splitlines() if line.startswith("ExecStopPost=")]
     assert len(lines) == 1 and lines[0].startswith("ExecStopPost=-/") and lines[0].endswith(" record-exit")
+
+
+# ------------------------------------------------------------------------------- redis hook
+# Against a real redis-server (REDIS_SERVER, else the one on PATH): an ACL file with the redis
+# role's backup user, a Unix socket in tmp_path; skipped where Redis is not installed.
+REDIS_SERVER = os.environ.get("REDIS_SERVER") or shutil.which("redis-server")
+needs_redis = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed")
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    import hashlib as _hashlib
+    import socket as _socket
+    password = "backup-password-0123456789"
+    acl = tmp_path / "users.acl"
+    acl.write_text("user default off resetpass -@all\n"
+                   "user app on #%s ~* +@all\n"
+                   "user prodready-backup on #%s -@all +@connection +ping +info +bgsave +lastsave\n"
+                   % (_hashlib.sha256(b"app-password").hexdigest(), _hashlib.sha256(password.encode()).hexdigest()))
+    (tmp_path / "data").mkdir()
+    sock = str(tmp_path / "redis.sock")
+    proc = subprocess.Popen([REDIS_SERVER, "--port", "0", "--unixsocket", sock, "--dir", str(tmp_path / "data"),
+                             "--aclfile", str(acl), "--save", "", "--logfile", ""],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for attempt in range(100):
+        if attempt and os.path.exists(sock):
+            try:
+                client = _socket.socket(_socket.AF_UNIX)
+                client.connect(sock)
+                client.close()
+                break
+            except OSError:
+                pass
+        time.sleep(0.05)
+    (tmp_path / "backup.password").write_text(password + "\n")
+    yield {"socket": sock, "rdb": str(tmp_path / "data" / "dump.rdb"), "password_file": str(tmp_path / "backup.password")}
+    proc.terminate()
+    proc.wait(10)
+
+
+@needs_redis
+def test_redis_hook_snapshots_what_was_written(pb, tmp_path, redis_server):
+    client = pb.RedisClient(redis_server["socket"], 5)
+    client.call("AUTH", "app", "app-password")
+    client.call("SET", "k1", "v1")
+    hook = {"name": "cache", "type": "redis", "timeout": 30, **redis_server}
+    target = pb.hook_redis(hook, str(tmp_path / "dumps"))
+    assert target == str(tmp_path / "dumps" / "redis" / "cache.rdb")
+    first = open(target, "rb").read()
+    assert first.startswith(b"REDIS") and b"k1" in first and b"v1" in first
+    # A second run in the same second still waits for its own save: the new key is in the copy.
+    client.call("SET", "k2", "v2")
+    pb.hook_redis(hook, str(tmp_path / "dumps"))
+    assert b"k2" in open(target, "rb").read()
+    client.close()
+
+
+@needs_redis
+def test_redis_hook_refuses_a_wrong_password_and_a_missing_socket(pb, tmp_path, redis_server):
+    (tmp_path / "wrong.password").write_text("not-the-password")
+    hook = {"name": "cache", "type": "redis", "timeout": 5, **redis_server,
+            "password_file": str(tmp_path / "wrong.password")}
+    with pytest.raises(pb.StepError) as info:
+        pb.hook_redis(hook, str(tmp_path / "dumps"))
+    assert info.value.cause == "hook_failed" and "Redis refused" in info.value.detail
+    hook.update(password_file=redis_server["password_file"], socket=str(tmp_path / "none.sock"))
+    with pytest.raises(pb.StepError) as info:
+        pb.hook_redis(hook, str(tmp_path / "dumps"))
+    assert "none.sock" in info.value.detail
+    assert not os.listdir(str(tmp_path / "dumps" / "redis"))

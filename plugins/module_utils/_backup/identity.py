@@ -21,10 +21,14 @@ import hmac
 import re
 
 # Domain separation: a secret derived for one purpose is never the secret of another.
-PURPOSES = ("restic-password", "s3-secret-key", "s3-access-key")
+# The pgbackrest-* purposes are the PostgreSQL role's archive identity (its own S3 user, prefix and
+# repository cipher), apart from the restic identity of the same host.
+PURPOSES = ("restic-password", "s3-secret-key", "s3-access-key",
+            "pgbackrest-cipher-pass", "pgbackrest-s3-secret-key", "pgbackrest-s3-access-key")
 SECRET_LABEL = b"prodready.platform backup secret v1\x00"
 MIN_FLEET_SECRET = 32
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
+_REMOVABLE_RE = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
@@ -47,7 +51,7 @@ def derive_secret(fleet_secret, host, purpose):
     digest = hmac.new(fleet_secret.encode("utf-8"),
                       SECRET_LABEL + purpose.encode("ascii") + b"\x00" + host.encode("utf-8"),
                       hashlib.sha256).digest()
-    if purpose == "s3-access-key":
+    if purpose.endswith("s3-access-key"):
         # Access key ids are not secret but must be unique and plain: 20 upper-case base32 chars,
         # the shape AWS uses.
         return "PR" + base64.b32encode(digest).decode("ascii")[:18]
@@ -105,15 +109,32 @@ def fleet_problems(entries, host=None):
     return [text for text, hosts in found if host is None or host in hosts]
 
 
-def iam_policy(bucket, prefix):
+def iam_policy(bucket, prefix, removable="locks/*"):
     """An AWS IAM policy document for one host's backup user.
 
-    Allows: list the own prefix, get/put objects under it, delete restic's lock files. Denies
-    explicitly (so no other grant widens it): version deletes, retention/legal-hold changes,
-    governance bypass, bucket configuration changes, and any object outside the prefix."""
+    Allows: list the own prefix, get/put objects under it, delete the objects ``removable`` names
+    under the prefix (a key or an IAM pattern: restic's lock files, ``locks/*``; pgBackRest's
+    ``backup/STANZA/latest``, the one object a backup replaces by deleting it; empty: delete
+    nothing). Denies explicitly (so no other grant widens it): version deletes, retention/legal-hold
+    changes, governance bypass, bucket configuration changes, any other delete and any object
+    outside the prefix."""
     bucket = check_bucket(bucket)
     prefix = normalise_prefix(prefix)
     arn = "arn:aws:s3:::" + bucket
+    if not removable:
+        policy = _iam_policy(arn, prefix, "%s/%s/locks/*" % (arn, prefix))
+        policy["Statement"] = [s for s in policy["Statement"] if s["Sid"] != "RemoveOwnLocks"]
+        never_delete = [s for s in policy["Statement"] if s["Sid"] == "NeverDeleteData"][0]
+        del never_delete["NotResource"]
+        never_delete["Resource"] = [arn + "/*"]
+        return policy
+    if not isinstance(removable, str) or not _REMOVABLE_RE.match(removable) or ".." in removable.split("/"):
+        raise IdentityError("removable %r: a key or pattern under the prefix (letters, digits, !_.*'()- and single '/')"
+                            % (removable,))
+    return _iam_policy(arn, prefix, "%s/%s/%s" % (arn, prefix, removable))
+
+
+def _iam_policy(arn, prefix, removable_arn):
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -123,7 +144,7 @@ def iam_policy(bucket, prefix):
             {"Sid": "ReadWriteOwnObjects", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
              "Resource": ["%s/%s/*" % (arn, prefix)]},
             {"Sid": "RemoveOwnLocks", "Effect": "Allow", "Action": ["s3:DeleteObject"],
-             "Resource": ["%s/%s/locks/*" % (arn, prefix)]},
+             "Resource": [removable_arn]},
             {"Sid": "NeverRewriteHistory", "Effect": "Deny",
              "Action": ["s3:DeleteObjectVersion", "s3:PutObjectRetention", "s3:PutObjectLegalHold",
                         "s3:BypassGovernanceRetention", "s3:PutBucketVersioning",
@@ -131,7 +152,7 @@ def iam_policy(bucket, prefix):
                         "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:DeleteBucket"],
              "Resource": [arn, arn + "/*"]},
             {"Sid": "NeverDeleteData", "Effect": "Deny", "Action": ["s3:DeleteObject"],
-             "NotResource": ["%s/%s/locks/*" % (arn, prefix)]},
+             "NotResource": [removable_arn]},
             {"Sid": "NothingOutsideOwnPrefix", "Effect": "Deny", "Action": ["s3:GetObject", "s3:PutObject"],
              "NotResource": ["%s/%s/*" % (arn, prefix)]},
         ],

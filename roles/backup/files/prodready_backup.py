@@ -52,6 +52,7 @@ __metaclass__ = type
 import argparse
 import calendar
 import collections
+import contextlib
 import datetime
 import hashlib
 import json
@@ -246,7 +247,7 @@ class Restic(object):
 
     def _run(self, step, args, stdout, ok_codes, quiet_locked=False):
         started = time.time()
-        proc = subprocess.Popen(self.command(args), env=self.env, stdout=stdout, stderr=subprocess.PIPE)
+        proc = None
         out, err = [], []
         # Endpoint watch: restic prints "... returned error, retrying after ..." while it retries.
         # Lines less than RETRY_GAP apart belong to one outage (restic backs off 1 min at most).
@@ -268,15 +269,19 @@ class Restic(object):
                 elif "successful after" in lower:
                     watch["down_since"] = None
 
-        readers = [threading.Thread(target=read_stderr)]
-        if stdout == subprocess.PIPE:
-            readers.append(threading.Thread(target=read_stdout))
-        for reader in readers:
-            reader.daemon = True
-            reader.start()
+        readers = []
         gave_up = None
         down_for = 0.0
         try:
+            # A signal while Popen runs would leave a started restic without a handle to stop it.
+            with signals_deferred():
+                proc = subprocess.Popen(self.command(args), env=self.env, stdout=stdout, stderr=subprocess.PIPE)
+            readers.append(threading.Thread(target=read_stderr))
+            if stdout == subprocess.PIPE:
+                readers.append(threading.Thread(target=read_stdout))
+            for reader in readers:
+                reader.daemon = True
+                reader.start()
             while True:
                 try:
                     proc.wait(timeout=0.5)
@@ -296,7 +301,7 @@ class Restic(object):
                     break
         except BaseException:
             # Stopped (SIGTERM/SIGINT) or an error here: restic must not outlive the run.
-            if proc.poll() is None:
+            if proc is not None and proc.poll() is None:
                 stop(proc)
             raise
         for reader in readers:
@@ -515,7 +520,141 @@ def hook_command(hook, dump_dir):
     return None
 
 
-HOOKS = {"sqlite": hook_sqlite, "postgresql": hook_postgresql, "command": hook_command}
+class RedisClient(object):
+    """The few RESP commands the redis hook sends over Redis' Unix socket (standard library only)."""
+
+    def __init__(self, path, timeout):
+        import socket
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buffer = b""
+
+    def close(self):
+        self.sock.close()
+
+    def _line(self):
+        while b"\r\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise OSError("Redis closed the connection")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line
+
+    def _reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:].decode("utf-8", "replace")
+        if kind == b"+":
+            return rest
+        if kind == b"-":
+            raise RedisReplyError(rest)
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            size = int(rest)
+            if size < 0:
+                return None
+            while len(self.buffer) < size + 2:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise OSError("Redis closed the connection")
+                self.buffer += chunk
+            data, self.buffer = self.buffer[:size], self.buffer[size + 2:]
+            return data.decode("utf-8", "replace")
+        raise OSError("unexpected Redis reply %r" % line[:40])
+
+    def call(self, *args):
+        parts = [b"*%d\r\n" % len(args)]
+        for arg in args:
+            data = arg.encode("utf-8") if not isinstance(arg, bytes) else arg
+            parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+        self.sock.sendall(b"".join(parts))
+        return self._reply()
+
+
+class RedisReplyError(Exception):
+    pass
+
+
+def redis_info(client, section):
+    fields = {}
+    for line in client.call("INFO", section).splitlines():
+        if ":" in line and not line.startswith("#"):
+            key, value = line.split(":", 1)
+            fields[key] = value.strip()
+    return fields
+
+
+def hook_redis(hook, dump_dir):
+    """A consistent RDB snapshot: BGSAVE, wait for LASTSAVE to move past the time before it and
+    for the save to report ok, then copy the dump (Redis renames a finished dump into place, so the
+    copy never sees a partial one). Authenticates as the redis role's backup ACL user (PING, INFO,
+    BGSAVE, LASTSAVE only) with the password from a root-only file, over the Unix socket (the
+    hooks unit has no network)."""
+    name = "hook %s" % hook["name"]
+    timeout = int(hook.get("timeout", 600))
+    deadline = time.time() + timeout
+    socket_path = hook.get("socket", "/run/redis/redis-server.sock")
+    rdb = hook.get("rdb", "/var/lib/redis/dump.rdb")
+    try:
+        with open(hook.get("password_file", "/etc/redis/prodready-backup.password")) as handle:
+            password = handle.read().strip()
+    except (IOError, OSError) as exc:
+        raise StepError(name, "hook_failed", "Redis password file: %s" % exc)
+    target = os.path.join(dump_dir, "redis", hook["name"] + ".rdb")
+    os.makedirs(os.path.dirname(target), 0o700, exist_ok=True)
+    try:
+        client = RedisClient(socket_path, min(timeout, 30))
+        try:
+            client.call("AUTH", hook.get("redis_user", "prodready-backup"), password)
+            before = int(client.call("LASTSAVE"))
+            while True:
+                # LASTSAVE counts seconds: start the save in a later second than the last one, so
+                # that its own LASTSAVE is always greater.
+                while int(time.time()) <= before:
+                    time.sleep(0.1)
+                try:
+                    client.call("BGSAVE")
+                    break
+                except RedisReplyError as exc:
+                    # A save already running started before this hook: let it end, then start ours.
+                    if "in progress" not in str(exc) or time.time() > deadline:
+                        raise
+                    time.sleep(0.2)
+            while int(client.call("LASTSAVE")) <= before:
+                if time.time() > deadline:
+                    raise StepError(name, "hook_failed", "BGSAVE did not finish within %ss" % timeout)
+                time.sleep(0.2)
+            status = redis_info(client, "persistence").get("rdb_last_bgsave_status")
+            if status != "ok":
+                raise StepError(name, "hook_failed", "BGSAVE finished with status %s" % status)
+        finally:
+            client.close()
+    except RedisReplyError as exc:
+        raise StepError(name, "hook_failed", "Redis refused: %s" % exc)
+    except (OSError, IOError, ValueError) as exc:
+        raise StepError(name, "hook_failed", "Redis at %s: %s" % (socket_path, exc))
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % hook["name"], dir=os.path.dirname(target))
+    try:
+        with os.fdopen(fd, "wb") as handle, open(rdb, "rb") as source:
+            if source.read(5) != b"REDIS":
+                raise StepError(name, "hook_failed", "%s is not an RDB file" % rdb)
+            source.seek(0)
+            shutil.copyfileobj(source, handle, 1024 * 1024)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except (IOError, OSError) as exc:
+        os.unlink(tmp)
+        raise StepError(name, "hook_failed", "copy of %s: %s" % (rdb, exc))
+    except StepError:
+        os.unlink(tmp)
+        raise
+    os.rename(tmp, target)
+    return target
+
+
+HOOKS = {"sqlite": hook_sqlite, "postgresql": hook_postgresql, "redis": hook_redis, "command": hook_command}
 
 
 def hooks_status_path(config):
@@ -675,11 +814,33 @@ def retention_args(retention):
         raise StepError("forget", "config", str(exc))
 
 
+# SIGTERM/SIGINT inside signals_deferred() is raised when the block ends, not inside it.
+_SIGNALS = {"deferred": 0, "pending": None}
+
+
 def stop_on_signal(signum, frame):
     # Once: a second signal while the failure is being recorded is ignored.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if _SIGNALS["deferred"]:
+        _SIGNALS["pending"] = signum
+        return
     raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """Holds Stopped back until the block is done (starting a child and keeping its handle must
+    not be split by a signal; the caller's handler then stops the child it knows of)."""
+    _SIGNALS["deferred"] += 1
+    try:
+        yield
+    finally:
+        _SIGNALS["deferred"] -= 1
+        pending = _SIGNALS["pending"]
+        if pending is not None and not _SIGNALS["deferred"]:
+            _SIGNALS["pending"] = None
+            raise Stopped(pending)
 
 
 def cmd_run(config, restic, state, inline_hooks=False, started=None):

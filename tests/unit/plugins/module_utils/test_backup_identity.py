@@ -138,3 +138,29 @@ def test_retention_args_refuse_nonsense():
         retention.retention_args({"keep_last": "many"})
     with pytest.raises(retention.RetentionError, match="negative"):
         retention.retention_args({"keep_last": -1})
+
+
+@pytest.mark.parametrize("removable, deletable", [("", []), ("backup/main/latest", ["backup/main/latest"])])
+def test_pgbackrest_policy_may_delete_only_what_it_names(removable, deletable):
+    policy = identity.iam_policy("backups", "pgbackrest/db1", removable=removable)
+    arn = "arn:aws:s3:::backups"
+    assert allowed(policy, "s3:PutObject", arn + "/pgbackrest/db1/archive/main/archive.info")
+    assert allowed(policy, "s3:GetObject", arn + "/pgbackrest/db1/backup/main/backup.info")
+    assert allowed(policy, "s3:ListBucket", arn, prefix_condition="pgbackrest/db1/archive/main/")
+    for key in ("locks/x", "archive/main/15-1/0000000100000000/x", "backup/main/backup.info", "backup/main/latest"):
+        assert allowed(policy, "s3:DeleteObject", arn + "/pgbackrest/db1/" + key) == (key in deletable), key
+    assert not allowed(policy, "s3:DeleteObject", arn + "/pgbackrest/db2/backup/main/latest")
+    assert not allowed(policy, "s3:PutObject", arn + "/pgbackrest/db2/archive/main/archive.info")
+
+
+@pytest.mark.parametrize("removable", ["../x", "a//b", "a b", "/abs"])
+def test_removable_must_stay_under_the_prefix(removable):
+    with pytest.raises(identity.IdentityError, match="removable"):
+        identity.iam_policy("backups", "pgbackrest/db1", removable=removable)
+
+
+def test_pgbackrest_secrets_are_apart_from_the_restic_ones():
+    restic = identity.derive_secret(FLEET, "db1", "s3-access-key")
+    pgbackrest = identity.derive_secret(FLEET, "db1", "pgbackrest-s3-access-key")
+    assert restic != pgbackrest and len(pgbackrest) == 20 and pgbackrest.startswith("PR")
+    assert identity.derive_secret(FLEET, "db1", "pgbackrest-cipher-pass") != identity.derive_secret(FLEET, "db1", "restic-password")
