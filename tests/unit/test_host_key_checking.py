@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """SSH host key checking stays on: ansible.cfg does not turn it off for every inventory (the vault
-secrets of a run would go to whoever answers on port 22), nothing in the Molecule scenarios, tools
-or benchmarks turns it off through the environment, and only the demo inventories (throw-away test
-bed containers) turn it off, for their own hosts."""
+secrets of a run would go to whoever answers on port 22), no inventory turns it off, Molecule's
+generated ansible.cfg (which turns it off by default) has it on, and nothing in the Molecule
+scenarios, tools or benchmarks turns it off through the environment. The test bed's inventories and
+Molecule reach their hosts over SSH, checking the host keys the test bed recorded."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -13,6 +14,7 @@ import glob
 import os
 import re
 
+import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -63,16 +65,73 @@ def inventory_settings():
     return found
 
 
-def test_only_the_demo_inventories_turn_host_key_checking_off():
-    disabled = {(where, key) for where, key, value in inventory_settings() if is_false(value)}
-    assert {where for where, _key in disabled} <= set(DEMO_INVENTORIES), disabled
+def test_no_inventory_turns_host_key_checking_off():
+    disabled = [(where, key) for where, key, value in inventory_settings() if is_false(value)]
+    assert disabled == []
 
 
-def test_the_demo_inventories_turn_it_off_for_their_own_hosts():
-    # Not a requirement of safety, but the demo's containers get new host keys on every test bed:
-    # the setting is there, in the inventory, and not in ansible.cfg.
-    disabled = {where for where, _key, value in inventory_settings() if is_false(value)}
-    assert disabled == set(DEMO_INVENTORIES)
+def strict_known_hosts_options(text):
+    """The SSH options in a command line that matter here: StrictHostKeyChecking and UserKnownHostsFile."""
+    # A value may hold a Jinja expression ("{{ testbed_ssh_dir }}/known_hosts").
+    options = dict(re.findall(r"-o\s*(StrictHostKeyChecking|UserKnownHostsFile)[= ]\s*((?:\{\{.*?\}\}|\S)+)", text))
+    return options.get("StrictHostKeyChecking"), options.get("UserKnownHostsFile")
+
+
+@pytest.mark.parametrize("inventory", DEMO_INVENTORIES)
+def test_the_demo_inventories_connect_over_ssh_with_the_test_bed_known_hosts(inventory):
+    (doc,) = yaml_documents(os.path.join(ROOT, "inventories", inventory, "hosts.yml"))
+    host_vars = doc["all"]["vars"]
+    assert host_vars["ansible_connection"] == "ssh"
+    assert host_vars["ansible_user"] == "prodready-ansible"
+    strict, known_hosts = strict_known_hosts_options(host_vars["ansible_ssh_common_args"])
+    assert strict == "yes"
+    assert known_hosts.endswith("/known_hosts")
+    assert "ansible_become" not in host_vars  # the playbooks become; localhost shares all's vars
+
+
+def molecule_base():
+    with open(os.path.join(ROOT, ".config", "molecule", "config.yml"), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def test_molecule_turns_host_key_checking_on_and_checks_the_test_bed_known_hosts():
+    base = molecule_base()
+    assert base["provisioner"]["config_options"]["defaults"]["host_key_checking"] is True
+    strict, known_hosts = strict_known_hosts_options(" ".join(base["driver"]["ssh_connection_options"]))
+    assert strict == "yes"
+    assert known_hosts.endswith("/known_hosts")
+    assert base["provisioner"]["connection_options"]["ansible_become"] is True
+
+
+def test_inventories_and_scenarios_do_not_use_the_docker_connection():
+    # docker exec stays plumbing (create/destroy, fault injection); plays run over SSH.
+    paths = glob.glob(os.path.join(ROOT, "inventories", "**", "*.yml"), recursive=True)
+    paths += glob.glob(os.path.join(ROOT, "molecule", "*", "molecule.yml"))
+    paths.append(os.path.join(ROOT, ".config", "molecule", "config.yml"))
+    offenders = []
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                if "community.docker.docker" in line and not line.lstrip().startswith("#"):
+                    offenders.append(os.path.relpath(path, ROOT))
+    assert offenders == []
+
+
+def test_no_scenario_or_tool_turns_strict_host_key_checking_off():
+    pattern = re.compile(r"StrictHostKeyChecking[= ]\s*(no|off|accept-new)\b", re.IGNORECASE)
+    offenders = []
+    for sub in ("molecule", "tools", "inventories", "playbooks"):
+        for path in glob.glob(os.path.join(ROOT, sub, "**", "*"), recursive=True):
+            if not os.path.isfile(path):
+                continue
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    text = handle.read()
+            except (UnicodeDecodeError, OSError):
+                continue
+            if pattern.search(text):
+                offenders.append(os.path.relpath(path, ROOT))
+    assert offenders == []
 
 
 def test_no_scenario_tool_or_benchmark_turns_it_off_through_the_environment():
