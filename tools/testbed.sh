@@ -93,8 +93,9 @@ image_tag() {
   local version="$1"
   local recipe_hash
   # The automation account's public key is baked in: a new controller key makes new images.
-  recipe_hash=$(printf '%s|%s|%s|%s|%s' "${TESTBED_RELEASES[$version]}" "$TESTBED_PACKAGES" "$(declare -f build_image)" \
-    "$(declare -f install_automation_account)" "$(cat "$TESTBED_SSH_DIR/id_ed25519.pub")" | sha256sum | cut -c1-10)
+  recipe_hash=$(printf '%s|%s|%s|%s|%s|%s|%s' "${TESTBED_RELEASES[$version]}" "$TESTBED_PACKAGES" "$(declare -f build_image)" \
+    "$(declare -f install_automation_account)" "$TESTBED_SSH_USER" "$TESTBED_SSH_UID" "$(cat "$TESTBED_SSH_DIR/id_ed25519.pub")" \
+    | sha256sum | cut -c1-10)
   printf '%s:%s-%s' "$TESTBED_IMAGE_REPO" "$version" "$recipe_hash"
 }
 

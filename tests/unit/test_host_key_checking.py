@@ -151,3 +151,10 @@ def test_no_scenario_tool_or_benchmark_turns_it_off_through_the_environment():
             if pattern.search(text):
                 offenders.append(os.path.relpath(path, ROOT))
     assert offenders == []
+
+
+def test_the_awx_style_runner_turns_host_key_checking_on():
+    # ansible-runner sets ANSIBLE_HOST_KEY_CHECKING=False unless the job environment sets it.
+    with open(os.path.join(ROOT, "tests", "awx", "runner_check.py"), encoding="utf-8") as handle:
+        text = handle.read()
+    assert re.search(r"[\"']ANSIBLE_HOST_KEY_CHECKING[\"']\s*:\s*[\"']True[\"']", text)
