@@ -24,13 +24,14 @@ export NO_COLOR := 1
 # composition on one host; `smoke` proves the plumbing.
 SCENARIOS ?= $(shell tools/scenarios.sh)
 
-.PHONY: help venv check check-stages lint sanity unit rules build test molecule demo demo-rebaseline demo-faults clean testbed services
+.PHONY: help venv check check-stages lint sanity unit rules build test test-vm molecule demo demo-rebaseline demo-faults clean testbed services
 
 help:
 	@echo "make demo      deploy the stack onto local systemd test hosts and print where to look"
 	@echo "make test      full tier: check + every Molecule scenario"
 	@echo "make check     fast tier: yamllint, ansible-lint, ansible-test sanity, unit tests"
 	@echo "make molecule SCENARIO=name   one Molecule scenario"
+	@echo "make test-vm   real-kernel tier: hardening + compliance on Debian 12/13 QEMU VMs over SSH (not in make test)"
 	@echo "make demo-rebaseline  after a demo re-run with a changed collection: accept the integrity violations"
 	@echo "                  it reports (playbooks/integrity_rebaseline.yml on those hosts; DEMO_REBASELINE=1 make demo too)"
 	@echo "make demo-faults  after make demo: break nginx, an app host, S3; alerts must arrive and resolve"
@@ -88,6 +89,11 @@ molecule: venv testbed
 
 test: check testbed
 	@tools/molecule-all.sh $(SCENARIOS)
+
+# The real-kernel tier (docs/development.md, "Real-kernel tier"): QEMU VMs under TCG, one at a
+# time; what containers cannot show. Too slow for `make test`'s budget, so a target of its own.
+test-vm: venv
+	@$(STAGE) test-vm tests/vm/run.sh
 
 demo: venv testbed
 	@$(STAGE) demo tools/demo.sh

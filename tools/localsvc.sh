@@ -274,8 +274,9 @@ cmd_s3_identity() {
   local name="$1" policy="$2" out
   [[ "$name" =~ ^[A-Za-z0-9_.-]+$ ]] || die "identity name $name: use letters, digits, _ . -"
   [ -r "$policy" ] || die "policy file $policy is not readable"
-  [ -n "${LOCALSVC_IDENTITY_ACCESS_KEY:-}" ] && [ -n "${LOCALSVC_IDENTITY_SECRET_KEY:-}" ] \
-    || die "set LOCALSVC_IDENTITY_ACCESS_KEY and LOCALSVC_IDENTITY_SECRET_KEY in the environment"
+  if [ -z "${LOCALSVC_IDENTITY_ACCESS_KEY:-}" ] || [ -z "${LOCALSVC_IDENTITY_SECRET_KEY:-}" ]; then
+    die "set LOCALSVC_IDENTITY_ACCESS_KEY and LOCALSVC_IDENTITY_SECRET_KEY in the environment"
+  fi
   pid_alive "$STATE_DIR/s3/weed.pid" || die "S3 is not running (tools/localsvc.sh start s3)"
   # The commands (with the keys) go to weed shell on stdin; its output echoes the identity, so it
   # is kept out of logs. SeaweedFS applies the policy document as AWS IAM would.

@@ -22,6 +22,9 @@
 # ssh_config the inventories pass with -F, as `vagrant ssh-config` does), so Ansible reaches
 # test hosts by name with host key checking on.
 set -euo pipefail
+# remove_rootfs
+# shellcheck source=tools/rootfs.sh
+. "$(dirname "${BASH_SOURCE[0]}")/rootfs.sh"
 
 TESTBED_NETWORK="${TESTBED_NETWORK:-prodready-testbed}"
 TESTBED_SUBNET="${TESTBED_SUBNET:-172.30.100.0/24}"
@@ -128,15 +131,6 @@ install_automation_account() {
   printf '%s ALL=(ALL:ALL) NOPASSWD: ALL\n' "$TESTBED_SSH_USER" >"$rootfs/etc/sudoers.d/90-prodready-testbed"
   chmod 0440 "$rootfs/etc/sudoers.d/90-prodready-testbed"
   chroot "$rootfs" visudo -cq -f /etc/sudoers.d/90-prodready-testbed
-}
-
-remove_rootfs() {
-  # An interrupted debootstrap leaves /proc and /sys mounted inside the tree.
-  local mnt
-  while read -r mnt; do
-    umount -l "$mnt" 2>/dev/null || true
-  done < <(awk -v root="$1" 'index($2, root) == 1 {print $2}' /proc/mounts | sort -r)
-  rm -rf "$1"
 }
 
 build_image() {

@@ -19,7 +19,7 @@ export PATH="$REPO/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$REPO/collections"
 export ANSIBLE_CONFIG="$REPO/ansible.cfg" ANSIBLE_PIPELINING=true
 HOSTS="${BENCH_COST_HOSTS:-6}"
 TASKS="${BENCH_COST_TASKS:-20}"
-[ "$HOSTS" -ge 1 ] && [ "$HOSTS" -le 6 ] || { echo "BENCH_COST_HOSTS must be 1 to 6" >&2; exit 2; }
+if [ "$HOSTS" -lt 1 ] || [ "$HOSTS" -gt 6 ]; then echo "BENCH_COST_HOSTS must be 1 to 6" >&2; exit 2; fi
 WORK=$(mktemp -d /tmp/prodready-bench-cost.XXXXXX)
 names=()
 cleanup() {

@@ -35,7 +35,7 @@ s3() {  # METHOD PATH_AND_QUERY [DATA]: prints the HTTP status and S3's error co
 }
 
 # Query values are signed URL-encoded (SigV4): '/' in a prefix must travel as %2F.
-enc() { sed 's#/#%2F#g' <<<"$1"; }
+enc() { printf '%s\n' "${1//\//%2F}"; }
 
 case "${1:-}" in
   probe)

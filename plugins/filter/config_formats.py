@@ -1,13 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: prodready.platform contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Configuration formats that Jinja and ansible-core lack: TOML and systemd/shell-style env files."""
+"""Configuration formats that Jinja and ansible-core lack: TOML, systemd/shell-style env files and
+logrotate policies."""
 
 from __future__ import (absolute_import, division, print_function)
 
 __metaclass__ = type
 
-# Documentation: to_toml.yml and to_env.yml beside this file (one per filter).
+# Documentation: to_toml.yml, to_env.yml and logrotate_files.yml beside this file (one per filter).
 
 import datetime
 import math
@@ -156,8 +157,80 @@ def to_env(data):
     return "\n".join(lines) + "\n" if lines else ""
 
 
+_LOGROTATE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
+# Days per rotation of each frequency: `rotate` keeps enough rotations to cover the days.
+_LOGROTATE_PERIOD_DAYS = {"daily": 1, "weekly": 7, "monthly": 30}
+
+
+def _logrotate_path(path, name):
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise AnsibleFilterError("logrotate_files: policy %s: %r is not an absolute path" % (name, path))
+    if any(c in path for c in '{}"\'\n\r\x00'):
+        raise AnsibleFilterError("logrotate_files: policy %s: path %r holds a brace, quote or newline" % (name, path))
+    return '"%s"' % path if any(c.isspace() for c in path) else path
+
+
+def _logrotate_policy(policy, header):
+    """One policy as logrotate reads it: the paths, then the directives in a block."""
+    if not isinstance(policy, Mapping):
+        raise AnsibleFilterError("logrotate_files: a policy must be a dictionary, got %s" % type(policy).__name__)
+    name = policy.get("name")
+    if not isinstance(name, str) or not _LOGROTATE_NAME_RE.match(name):
+        raise AnsibleFilterError("logrotate_files: policy name %r must be lower case letters, digits, - and _" % (name,))
+    paths = policy.get("paths")
+    if not _is_list(paths) or not paths:
+        raise AnsibleFilterError("logrotate_files: policy %s needs a non-empty list of paths" % name)
+    try:
+        days = int(policy.get("days"))
+    except (TypeError, ValueError):
+        raise AnsibleFilterError("logrotate_files: policy %s: days must be a whole number" % name)
+    if days < 1:
+        raise AnsibleFilterError("logrotate_files: policy %s: days must be at least 1" % name)
+    frequency = policy.get("frequency") or "daily"
+    if frequency not in _LOGROTATE_PERIOD_DAYS:
+        raise AnsibleFilterError("logrotate_files: policy %s: frequency must be one of %s"
+                                 % (name, ", ".join(_LOGROTATE_PERIOD_DAYS)))
+    for key in ("create", "postrotate"):
+        if key in policy and policy[key] is not None and ("\n" in str(policy[key]) or "\r" in str(policy[key])):
+            raise AnsibleFilterError("logrotate_files: policy %s: %s must be one line" % (name, key))
+    lines = [header] if header else []
+    lines.append('# Retention policy "%s" (role compliance): %d days.' % (name, days))
+    lines.append("%s {" % " ".join(_logrotate_path(p, name) for p in paths))
+    lines.append("    %s" % frequency)
+    lines.append("    rotate %d" % int(math.ceil(days / float(_LOGROTATE_PERIOD_DAYS[frequency]))))
+    lines.append("    maxage %d" % days)
+    lines.extend(["    missingok", "    notifempty"])
+    compress = policy.get("compress", True)
+    if compress in (True, "true", "True", "yes", "1", 1):
+        lines.extend(["    compress", "    delaycompress"])
+    lines.append("    dateext")
+    if policy.get("create") is not None:
+        lines.append("    create %s" % policy["create"])
+    if policy.get("postrotate") is not None:
+        lines.extend(["    sharedscripts", "    postrotate", "        %s" % policy["postrotate"], "    endscript"])
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def logrotate_files(policies, directory="/etc/logrotate.d", prefix="prodready-", header=""):
+    """The file set of logrotate policies: one file per policy, checked by logrotate before it is
+    installed (``prodready.platform.config_files`` entries)."""
+    if not _is_list(policies):
+        raise AnsibleFilterError("logrotate_files: expects a list of policies, got %s" % type(policies).__name__)
+    files, names = [], set()
+    for policy in policies:
+        content = _logrotate_policy(policy, header)
+        name = policy["name"]
+        if name in names:
+            raise AnsibleFilterError("logrotate_files: policy name %s is used twice" % name)
+        names.add(name)
+        files.append({"path": "%s/%s%s" % (directory.rstrip("/"), prefix, name), "content": content,
+                      "validate": "/usr/sbin/logrotate --debug %s"})
+    return files
+
+
 class FilterModule(object):
     """Configuration format filters."""
 
     def filters(self):
-        return {"to_toml": to_toml, "to_env": to_env}
+        return {"to_toml": to_toml, "to_env": to_env, "logrotate_files": logrotate_files}

@@ -122,6 +122,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.prodready.platform.plugins.module_utils._backup.record import repository_recorded
+from ansible_collections.prodready.platform.plugins.module_utils._debian import packages as debian_packages
 
 CALENDAR_ERROR = re.compile(r"^Failed to parse calendar specification '(.*)': .*$")
 
@@ -144,18 +145,10 @@ def bad_calendars(calendars, runner):
     return bad or [{"calendar": c, "message": err.strip() or "systemd-analyze exit %d" % rc} for c in calendars]
 
 
-def installed_packages(packages, runner):
-    if not packages:
-        return []
-    out = runner(["dpkg-query", "-W", "-f=${db:Status-Abbrev} ${Package}\n"] + list(packages))[1]
-    listed = set(fields[1] for fields in (line.split() for line in out.splitlines())
-                 if len(fields) > 1 and fields[0] == "ii")
-    return [name for name in packages if name in listed]
-
-
 def read_facts(params, runner):
-    installed = installed_packages(params["packages"], runner)
-    missing = [name for name in params["packages"] if name not in installed]
+    listed = set(debian_packages.installed_packages(runner, params["packages"]))
+    installed = [name for name in params["packages"] if name in listed]
+    missing = [name for name in params["packages"] if name not in listed]
     return {
         "changed": False,
         "bad_calendars": bad_calendars(params["calendars"], runner),

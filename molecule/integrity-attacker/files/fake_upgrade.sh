@@ -5,7 +5,7 @@
 set -eu
 # A regular file (a symlink's target would be another path) that dpkg lists in md5sums.
 for path in /usr/sbin/adduser /usr/sbin/chpasswd /usr/sbin/nologin; do
-  [ -f "$path" ] && [ ! -L "$path" ] || continue
+  if [ ! -f "$path" ] || [ -L "$path" ]; then continue; fi
   owner=$(dpkg -S "$path" 2>/dev/null | cut -d: -f1) && [ -n "$owner" ] && break
 done
 version=$(dpkg-query -W -f '${Version}' "$owner")

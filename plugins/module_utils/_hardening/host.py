@@ -10,23 +10,43 @@ __metaclass__ = type
 import glob
 import os
 
+from ansible_collections.prodready.platform.plugins.module_utils._debian import packages as debian_packages
+from ansible_collections.prodready.platform.plugins.module_utils._hardening import sshmatch
+
 # Shells that do not allow a login; an empty shell field is treated the same.
 NO_LOGIN_SHELLS = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false", "")
 # System accounts whose shell is their purpose (sync runs /bin/sync, ...), and root.
 KEEP_SHELL = ("root", "sync", "shutdown", "halt")
 
 
-def system_accounts_with_shell(entries):
-    """Names of system accounts (uid < 1000, or nobody's 65534) with a login shell.
+def system_accounts_with_shell(entries, keep=None):
+    """Names of system accounts (uid < 1000, or nobody's 65534) with a login shell, except those
+    ``keep(entry)`` says must keep it (the SSH users, see ssh_users).
 
     ``entries`` are passwd entries as pwd.getpwall() returns them."""
     names = []
     for entry in entries:
-        if entry.pw_name in KEEP_SHELL:
+        if entry.pw_name in KEEP_SHELL or (keep is not None and keep(entry)):
             continue
         if (entry.pw_uid < 1000 or entry.pw_uid == 65534) and entry.pw_shell not in NO_LOGIN_SHELLS:
             names.append(entry.pw_name)
     return sorted(set(names))
+
+
+def ssh_users(names, allow_users=(), allow_groups=(), groups_of=None):
+    """A predicate on passwd entries: the account is one of ``names`` (the user Ansible connects
+    as, the guard user), matches the user part of an AllowUsers pattern, or is in a group an
+    AllowGroups pattern names. These accounts log in over SSH and keep their shell.
+    ``groups_of(entry)`` gives an account's group names."""
+    user_patterns = [pattern.partition("@")[0] for pattern in allow_users]
+
+    def keep(entry):
+        if entry.pw_name in names:
+            return True
+        if any(sshmatch.match_pattern(entry.pw_name, pattern) for pattern in user_patterns):
+            return True
+        return bool(allow_groups) and groups_of is not None and sshmatch.match_groups(groups_of(entry), allow_groups)
+    return keep
 
 
 def open_home_dirs(entries, mask=0o027, stat=os.stat):
@@ -91,19 +111,8 @@ def pam_profiles(directory="/var/lib/pam"):
     return sorted(names)
 
 
-def installed_packages(run, names):
-    """Which of ``names`` dpkg has installed."""
-    if not names:
-        return []
-    rc, out, _err = run(["dpkg-query", "-W", "-f=${db:Status-Abbrev} ${Package}\n"] + list(names))
-    # rc 1 when a name is unknown to dpkg: the known ones are still listed.
-    del rc
-    installed = []
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) >= 2 and fields[0] == "ii":
-            installed.append(fields[1].split(":")[0])
-    return sorted(set(installed))
+# Which of the names dpkg has installed: installed_packages(run, names), one dpkg-query.
+installed_packages = debian_packages.installed_packages
 
 
 def apt_lists_present(directory="/var/lib/apt/lists"):

@@ -35,42 +35,37 @@ def _decode_key_text(text, what):
     return text.strip()
 
 
-def load_private_key(text):
-    """An Ed25519 private key from PEM (PKCS#8) or base64 of the 32-byte seed."""
+def _load_ed25519(text, kind):
+    """An Ed25519 key of ``kind`` ("private" or "public") from PEM or base64 of its 32 raw bytes."""
     serialization, ed25519, _unused = crypto_backend()
-    text = _decode_key_text(text, "the private key")
+    label = "the %s key" % kind
+    key_class = ed25519.Ed25519PrivateKey if kind == "private" else ed25519.Ed25519PublicKey
+    text = _decode_key_text(text, label)
     try:
         if text.startswith("-----BEGIN"):
-            key = serialization.load_pem_private_key(text.encode("ascii"), password=None)
+            pem = text.encode("ascii")
+            key = (serialization.load_pem_private_key(pem, password=None) if kind == "private"
+                   else serialization.load_pem_public_key(pem))
         else:
             raw = base64.b64decode(text, validate=True)
             if len(raw) != 32:
                 raise ValueError("expected 32 bytes, got %d" % len(raw))
-            key = ed25519.Ed25519PrivateKey.from_private_bytes(raw)
+            key = key_class.from_private_bytes(raw) if kind == "private" else key_class.from_public_bytes(raw)
     except (ValueError, TypeError, binascii.Error) as exc:
-        raise common.ConfigError("the private key is not an Ed25519 key (PEM or base64 of 32 bytes): %s" % exc)
-    if not isinstance(key, ed25519.Ed25519PrivateKey):
-        raise common.ConfigError("the private key is not an Ed25519 key")
+        raise common.ConfigError("%s is not an Ed25519 key (PEM or base64 of 32 bytes): %s" % (label, exc))
+    if not isinstance(key, key_class):
+        raise common.ConfigError("%s is not an Ed25519 key" % label)
     return key
+
+
+def load_private_key(text):
+    """An Ed25519 private key from PEM (PKCS#8) or base64 of the 32-byte seed."""
+    return _load_ed25519(text, "private")
 
 
 def load_public_key(text):
     """An Ed25519 public key from PEM (SubjectPublicKeyInfo) or base64 of the 32 bytes."""
-    serialization, ed25519, _unused = crypto_backend()
-    text = _decode_key_text(text, "the public key")
-    try:
-        if text.startswith("-----BEGIN"):
-            key = serialization.load_pem_public_key(text.encode("ascii"))
-        else:
-            raw = base64.b64decode(text, validate=True)
-            if len(raw) != 32:
-                raise ValueError("expected 32 bytes, got %d" % len(raw))
-            key = ed25519.Ed25519PublicKey.from_public_bytes(raw)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise common.ConfigError("the public key is not an Ed25519 key (PEM or base64 of 32 bytes): %s" % exc)
-    if not isinstance(key, ed25519.Ed25519PublicKey):
-        raise common.ConfigError("the public key is not an Ed25519 key")
-    return key
+    return _load_ed25519(text, "public")
 
 
 def _raw_public(public_key):

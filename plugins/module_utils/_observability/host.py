@@ -12,6 +12,8 @@ __metaclass__ = type
 import os
 import subprocess
 
+from ansible_collections.prodready.platform.plugins.module_utils._debian import packages as debian_packages
+
 
 def run(argv, merge_stderr=True, timeout=30):
     """(exit code, output) of argv; 127 and the error text when it cannot run."""
@@ -25,13 +27,11 @@ def run(argv, merge_stderr=True, timeout=30):
 
 
 def installed_packages(names):
-    """The names among ``names`` that dpkg reports installed (dpkg-query exits 1 for an unknown
-    name but still reports the others)."""
-    names = [name for name in names if name]
-    if not names:
-        return []
-    out = run(["dpkg-query", "-W", "-f=${Package} ${Status}\n", "--"] + names, merge_stderr=False)[1]
-    return [line.split(" ", 1)[0] for line in out.splitlines() if line.endswith(" install ok installed")]
+    """The names among ``names`` that dpkg reports installed (one dpkg-query, _debian.packages)."""
+    def run3(argv):
+        rc, out = run(argv, merge_stderr=False)
+        return rc, out, ""
+    return debian_packages.installed_packages(run3, names)
 
 
 def binary_help(path):

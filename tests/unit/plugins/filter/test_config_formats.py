@@ -5,7 +5,7 @@ import tomllib
 import pytest
 from hypothesis import given, strategies as st
 
-from ansible_collections.prodready.platform.plugins.filter.config_formats import FilterModule, to_env, to_toml
+from ansible_collections.prodready.platform.plugins.filter.config_formats import FilterModule, logrotate_files, to_env, to_toml
 
 keys = st.text(min_size=1, max_size=12)
 scalars = st.one_of(
@@ -82,4 +82,45 @@ def test_env_rejects_bad_names_and_newlines():
 
 
 def test_filter_module_exports():
-    assert set(FilterModule().filters()) == {"to_toml", "to_env"}
+    assert set(FilterModule().filters()) == {"to_toml", "to_env", "logrotate_files"}
+
+
+def test_logrotate_files_one_checked_file_per_policy():
+    files = logrotate_files([
+        {"name": "services", "paths": ["/var/log/prodready/*.log"], "days": 30},
+        {"name": "app", "paths": ["/var/log/app/a.log", "/srv/my logs/b.log"], "days": 60, "frequency": "weekly",
+         "compress": False, "create": "0640 app adm", "postrotate": "systemctl kill -s HUP app.service"},
+    ], header="# managed")
+    assert [f["path"] for f in files] == ["/etc/logrotate.d/prodready-services", "/etc/logrotate.d/prodready-app"]
+    assert all(f["validate"] == "/usr/sbin/logrotate --debug %s" for f in files)
+    assert files[0]["content"] == (
+        "# managed\n"
+        '# Retention policy "services" (role compliance): 30 days.\n'
+        "/var/log/prodready/*.log {\n    daily\n    rotate 30\n    maxage 30\n    missingok\n    notifempty\n"
+        "    compress\n    delaycompress\n    dateext\n}\n")
+    app = files[1]["content"]
+    # 60 days at one rotation a week: 9 rotations cover them.
+    assert '/var/log/app/a.log "/srv/my logs/b.log" {' in app and "    weekly\n    rotate 9\n    maxage 60\n" in app
+    assert "compress" not in app
+    assert "    create 0640 app adm\n" in app
+    assert "    sharedscripts\n    postrotate\n        systemctl kill -s HUP app.service\n    endscript\n}" in app
+
+
+@pytest.mark.parametrize("policy, message", [
+    ({"name": "Bad Name", "paths": ["/x.log"], "days": 1}, "lower case"),
+    ({"name": "a", "paths": [], "days": 1}, "non-empty list"),
+    ({"name": "a", "paths": ["x.log"], "days": 1}, "absolute path"),
+    ({"name": "a", "paths": ["/x{y}.log"], "days": 1}, "brace"),
+    ({"name": "a", "paths": ["/x.log"], "days": 0}, "at least 1"),
+    ({"name": "a", "paths": ["/x.log"], "days": "many"}, "whole number"),
+    ({"name": "a", "paths": ["/x.log"], "days": 1, "frequency": "hourly"}, "frequency"),
+    ({"name": "a", "paths": ["/x.log"], "days": 1, "postrotate": "a\nb"}, "one line"),
+])
+def test_logrotate_files_refuses_bad_policies(policy, message):
+    with pytest.raises(Exception, match=message):
+        logrotate_files([policy])
+
+
+def test_logrotate_files_refuses_a_name_used_twice():
+    with pytest.raises(Exception, match="used twice"):
+        logrotate_files([{"name": "a", "paths": ["/x.log"], "days": 1}, {"name": "a", "paths": ["/y.log"], "days": 1}])

@@ -16,7 +16,8 @@ def test_host_state_has_every_documented_key():
 
     state = hardening_facts.host_state(run, {"moduli_min_bits": 3071, "packages": ["chrony"]})
     assert set(state) == {"ssh_host_keys", "system_accounts_with_shell", "pam", "packages", "apt_lists",
-                          "listchanges_timer_enabled", "audit_rules_stale", "home_dirs_open"}
+                          "listchanges_timer_enabled", "audit_rules_stale", "home_dirs_open",
+                          "system_accounts_shell_kept"}
     assert set(state["ssh_host_keys"]) == {"rsa_bits", "ed25519", "weak_moduli"}
     assert set(state["pam"]) == {"securetty_available", "faillock_wired", "profiles"}
     assert state["packages"] == []
@@ -26,5 +27,6 @@ def test_host_state_has_every_documented_key():
 
 def test_every_returned_key_is_documented():
     for key in ("guard:", "ssh_host_keys:", "system_accounts_with_shell:", "pam:", "packages:", "apt_lists:",
-                "listchanges_timer_enabled:", "audit_rules_stale:", "fs_inventory:", "home_dirs_open:"):
+                "listchanges_timer_enabled:", "audit_rules_stale:", "fs_inventory:", "home_dirs_open:",
+                "ssh_session:", "system_accounts_shell_kept:"):
         assert "\n" + key in hardening_facts.RETURN

@@ -74,7 +74,7 @@ def test_installed_packages_asks_dpkg_for_the_names(monkeypatch):
 
     def fake_run(argv, merge_stderr=True, timeout=30):
         seen.append(argv)
-        return 1, "nginx install ok installed\nfoo deinstall ok config-files\n"
+        return 1, "ii  nginx\nrc  foo\n"
 
     monkeypatch.setattr(host, "run", fake_run)
     assert host.installed_packages(["nginx", "foo", ""]) == ["nginx"]
