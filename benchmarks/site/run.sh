@@ -26,8 +26,9 @@
 #                                                  later with tools/testbed.sh rm bench-site-...
 #
 # Hosts: systemd Debian 12 containers from tools/testbed.sh (bench-site-<N>-<i>, fixed addresses
-# 172.30.100.100-109), reached with the demo's connection (inventories/demo/hosts.yml: SSH as the
-# test bed's automation account, host keys checked, ControlPersist from ansible.cfg). Variables:
+# 172.30.100.100-109), reached with the demo's connection (benchmarks/testbed_connection.py reads
+# inventories/demo/hosts.yml: SSH as the test bed's automation account, host keys checked,
+# ControlPersist from ansible.cfg; become, as site.yml does). Variables:
 # the demo's own group_vars (inventories/demo/group_vars, linked, not copied), so every size
 # deploys the same stack as `make demo` with the local S3 (backups, integrity baselines); the
 # generated inventory leaves prodready_demo_webhook_enabled off, so Alertmanager keeps its null
@@ -138,11 +139,9 @@ write_inventory() {  # size, dir
   mkdir -p "$inv"
   ln -s "$REPO/inventories/demo/group_vars" "$inv/group_vars"
   layout "$size" | "$REPO/.venv/bin/python" -c '
-import sys, yaml
+import json, sys, yaml
 # The demo inventory connection variables (SSH, automation account, test bed known_hosts).
-with open(sys.argv[2], encoding="utf-8") as handle:
-    demo_vars = yaml.safe_load(handle)["all"]["vars"]
-demo_vars.pop("prodready_demo_webhook_enabled", None)
+connection = json.loads(sys.argv[2])
 groups = {g: {"hosts": {}} for g in ("web", "app", "monitoring", "backup")}
 plain = {}
 for line in sys.stdin:
@@ -159,10 +158,10 @@ ungrouped = {n: h for n, h in plain.items() if h is not None}
 children = {g: v for g, v in groups.items() if v["hosts"]}
 if ungrouped:
     children["ungrouped"] = {"hosts": ungrouped}
-inventory = {"all": {"vars": demo_vars, "children": children}}
+inventory = {"all": {"vars": connection, "children": children}}
 print("---")
 print(yaml.safe_dump(inventory, sort_keys=False, default_flow_style=False), end="")
-' "$IMAGE" "$REPO/inventories/demo/hosts.yml" >"$inv/hosts.yml"
+' "$IMAGE" "$("$REPO/.venv/bin/python" "$REPO/benchmarks/testbed_connection.py")" >"$inv/hosts.yml"
   echo "$inv/hosts.yml"
 }
 

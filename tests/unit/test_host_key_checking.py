@@ -11,6 +11,7 @@ __metaclass__ = type
 
 import configparser
 import glob
+import importlib.util
 import os
 import re
 
@@ -103,18 +104,43 @@ def test_molecule_turns_host_key_checking_on_and_checks_the_test_bed_known_hosts
     assert base["provisioner"]["connection_options"]["ansible_become"] is True
 
 
-def test_inventories_and_scenarios_do_not_use_the_docker_connection():
-    # docker exec stays plumbing (create/destroy, fault injection); plays run over SSH.
+def test_inventories_scenarios_and_benchmarks_do_not_use_the_docker_connection():
+    # docker exec stays plumbing (create/destroy, fault injection); plays run over SSH, in the
+    # Molecule scenarios' playbooks and in the inventories the benchmarks write too.
     paths = glob.glob(os.path.join(ROOT, "inventories", "**", "*.yml"), recursive=True)
-    paths += glob.glob(os.path.join(ROOT, "molecule", "*", "molecule.yml"))
+    paths += glob.glob(os.path.join(ROOT, "molecule", "**", "*.yml"), recursive=True)
+    paths += [path for path in glob.glob(os.path.join(ROOT, "benchmarks", "**", "*"), recursive=True) if os.path.isfile(path)]
     paths.append(os.path.join(ROOT, ".config", "molecule", "config.yml"))
     offenders = []
     for path in paths:
         with open(path, encoding="utf-8") as handle:
             for line in handle:
-                if "community.docker.docker" in line and not line.lstrip().startswith("#"):
+                # The connection plugin, not the modules (community.docker.docker_container).
+                if re.search(r"community\.docker\.docker\b", line) and not line.lstrip().startswith("#"):
                     offenders.append(os.path.relpath(path, ROOT))
     assert offenders == []
+
+
+def load_testbed_connection():
+    path = os.path.join(ROOT, "benchmarks", "testbed_connection.py")
+    spec = importlib.util.spec_from_file_location("testbed_connection", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmarks_connect_as_the_demo_does():
+    connection = load_testbed_connection().connection_vars()
+    (doc,) = yaml_documents(os.path.join(ROOT, "inventories", "demo", "hosts.yml"))
+    demo_vars = doc["all"]["vars"]
+    assert connection["ansible_connection"] == "ssh"
+    assert connection["ansible_user"] == demo_vars["ansible_user"]
+    assert connection["ansible_ssh_common_args"] == demo_vars["ansible_ssh_common_args"]
+    # The variables the connection's values refer to come along (testbed_ssh_dir).
+    for name in re.findall(r"\{\{\s*(\w+)\s*\}\}", connection["ansible_ssh_common_args"]):
+        assert name in connection
+    assert not [name for name in connection if name.startswith("prodready_demo_")]
+    assert "ansible_become" not in connection  # all's vars reach the implicit localhost too
 
 
 def test_no_scenario_or_tool_turns_strict_host_key_checking_off():
