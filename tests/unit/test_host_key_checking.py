@@ -143,27 +143,10 @@ def test_benchmarks_connect_as_the_demo_does():
     assert "ansible_become" not in connection  # all's vars reach the implicit localhost too
 
 
-def test_no_scenario_or_tool_turns_strict_host_key_checking_off():
-    pattern = re.compile(r"StrictHostKeyChecking[= ]\s*(no|off|accept-new)\b", re.IGNORECASE)
+def files_matching(pattern, subs):
+    """Paths (relative to the checkout) of the text files under subs (folders or files) that match pattern."""
     offenders = []
-    for sub in ("molecule", "tools", "inventories", "playbooks"):
-        for path in glob.glob(os.path.join(ROOT, sub, "**", "*"), recursive=True):
-            if not os.path.isfile(path):
-                continue
-            try:
-                with open(path, encoding="utf-8") as handle:
-                    text = handle.read()
-            except (UnicodeDecodeError, OSError):
-                continue
-            if pattern.search(text):
-                offenders.append(os.path.relpath(path, ROOT))
-    assert offenders == []
-
-
-def test_no_scenario_tool_or_benchmark_turns_it_off_through_the_environment():
-    pattern = re.compile(r"ANSIBLE_(SSH_)?HOST_KEY_CHECKING\s*[:=]\s*['\"]?(false|no|off|0)\b", re.IGNORECASE)
-    offenders = []
-    for sub in ("molecule", "tools", "benchmarks", "playbooks", "Makefile", "execution-environment.yml"):
+    for sub in subs:
         base = os.path.join(ROOT, sub)
         paths = [base] if os.path.isfile(base) else glob.glob(os.path.join(base, "**", "*"), recursive=True)
         for path in paths:
@@ -176,7 +159,18 @@ def test_no_scenario_tool_or_benchmark_turns_it_off_through_the_environment():
                 continue
             if pattern.search(text):
                 offenders.append(os.path.relpath(path, ROOT))
-    assert offenders == []
+    return offenders
+
+
+def test_no_scenario_tool_or_benchmark_turns_strict_host_key_checking_off():
+    pattern = re.compile(r"StrictHostKeyChecking[= ]\s*(no|off|accept-new)\b", re.IGNORECASE)
+    assert files_matching(pattern, ("molecule", "tools", "inventories", "playbooks", "benchmarks")) == []
+
+
+def test_no_scenario_tool_or_benchmark_turns_it_off_through_the_environment():
+    pattern = re.compile(r"ANSIBLE_(SSH_)?HOST_KEY_CHECKING\s*[:=]\s*['\"]?(false|no|off|0)\b", re.IGNORECASE)
+    subs = ("molecule", "tools", "benchmarks", "playbooks", "Makefile", "execution-environment.yml")
+    assert files_matching(pattern, subs) == []
 
 
 def test_the_awx_style_runner_turns_host_key_checking_on():
