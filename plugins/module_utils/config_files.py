@@ -96,9 +96,10 @@ def item_differences(item, observed, resolved=None):
 
     ``observed`` is observe()'s dict, or None when the path was not read. Reasons: ``unknown`` (not
     read: the module then runs and decides), ``created`` (absent), ``type`` (another kind of file
-    is there: the module refuses), ``removed`` (an absent item's path exists), else any of
-    ``content``, ``mode``, ``owner``, ``group``. Content is compared as the SHA-1 of the UTF-8
-    bytes.
+    is there: the module refuses), ``removed`` (an absent item's path exists), ``target`` (a link
+    item's symbolic link points elsewhere), else any of ``content``, ``mode``, ``owner``,
+    ``group``. Content is compared as the SHA-1 of the UTF-8 bytes. A link item compares only its
+    target (a symbolic link's own mode and owner mean nothing to the kernel).
 
     ``resolved`` is ``(mode, uid, gid)`` as the module resolved them on the host (ids UNMANAGED
     when ownership is unmanaged). Without it (on the controller) the mode is parsed here, a mode
@@ -110,6 +111,8 @@ def item_differences(item, observed, resolved=None):
     kind = observed.get("type")
     if state == "absent":
         return [] if kind == "absent" else ["removed"]
+    if state == "link" and kind == "link":
+        return [] if observed.get("target") == item.get("src") else ["target"]
     if kind != state:
         return ["created" if kind == "absent" else "type"]
     reasons = []
@@ -142,7 +145,8 @@ def _name(lookup, number, field):
 
 
 def observe(path, keep_content=False, read=True):
-    """The state of one path as item_differences reads it (lstat: a symlink is type other).
+    """The state of one path as item_differences reads it (lstat: a symbolic link is type link, with
+    its ``target``; a socket, fifo or device is type other).
     ``keep_content`` adds the file's bytes as ``content`` (the module's diff shows them); with
     ``read`` false a file is not opened (enough for an absent item)."""
     try:
@@ -155,6 +159,8 @@ def observe(path, keep_content=False, read=True):
         kind = "file"
     elif stat.S_ISDIR(st.st_mode):
         kind = "directory"
+    elif stat.S_ISLNK(st.st_mode):
+        kind = "link"
     else:
         kind = "other"
     state = {
@@ -165,6 +171,8 @@ def observe(path, keep_content=False, read=True):
         "owner": _name(pwd.getpwuid, st.st_uid, "pw_name"),
         "group": _name(grp.getgrgid, st.st_gid, "gr_name"),
     }
+    if kind == "link":
+        state["target"] = os.readlink(path)
     if kind == "file" and read:
         digest = hashlib.sha1()
         blocks = []

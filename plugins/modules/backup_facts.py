@@ -118,31 +118,11 @@ repository_known:
 """
 
 import os
-import re
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.prodready.platform.plugins.module_utils._systemd.calendar import bad_calendars
 from ansible_collections.prodready.platform.plugins.module_utils._backup.record import repository_recorded
 from ansible_collections.prodready.platform.plugins.module_utils._debian import packages as debian_packages
-
-CALENDAR_ERROR = re.compile(r"^Failed to parse calendar specification '(.*)': .*$")
-
-
-def bad_calendars(calendars, runner):
-    """The expressions ``systemd-analyze calendar`` refuses (``runner(argv)`` returns exit status,
-    stdout and stderr, as module.run_command does). It names each one it cannot parse;
-    when it fails without naming one, every expression is reported with its whole message."""
-    if not calendars:
-        return []
-    rc, dummy, err = runner(["systemd-analyze", "calendar"] + list(calendars))
-    if rc == 0:
-        return []
-    named = {}
-    for line in err.splitlines():
-        match = CALENDAR_ERROR.match(line.strip())
-        if match:
-            named.setdefault(match.group(1), line.strip())
-    bad = [{"calendar": c, "message": named[c]} for c in calendars if c in named]
-    return bad or [{"calendar": c, "message": err.strip() or "systemd-analyze exit %d" % rc} for c in calendars]
 
 
 def read_facts(params, runner):

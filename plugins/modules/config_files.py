@@ -31,6 +31,8 @@ description:
   - Check mode reports what would change without touching the host; diff mode returns one diff
     per changed item (content before and after, or mode and ownership). Put secrets in their own
     task with C(no_log) and set O(files[].secret) so their diff carries no content.
+  - A V(link) item points a symbolic link at O(files[].src). A new link is made beside the old one
+    and renamed over it, so the path always resolves (the switch of a C(current) release link).
   - SELinux contexts and file attributes are not managed (the collection targets Debian).
 author: prodready.platform maintainers (@prodready)
 options:
@@ -48,12 +50,18 @@ options:
         description:
           - V(file) writes O(files[].content); V(directory) creates the directory (parents
             included, with mode 0755) and sets its mode and owner; V(absent) removes a file or
-            an empty directory.
+            an empty directory; V(link) makes the path a symbolic link to O(files[].src)
+            (replacing a link that points elsewhere; its mode and ownership are not managed).
         type: str
-        choices: [file, directory, absent]
+        choices: [file, directory, absent, link]
         default: file
       content:
         description: The whole content of the file (V(file) only). Written exactly as given.
+        type: str
+      src:
+        description:
+          - The target of a V(link) item, written into the link as given (relative to the link's
+            directory unless absolute); the target need not exist.
         type: str
       mode:
         description:
@@ -105,6 +113,15 @@ EXAMPLES = r"""
         content: "Authorised access only.\n"
   notify: Reload sshd
 
+- name: Switch the current release and install its unit, one module run
+  prodready.platform.config_files:
+    files:
+      - path: /srv/app/current
+        state: link
+        src: releases/2.0.0
+      - path: /etc/systemd/system/app.service
+        content: "{{ lookup('ansible.builtin.template', 'app.service.j2') }}"
+
 - name: Write a report on the controller as the controller's user (ownership unmanaged)
   prodready.platform.config_files:
     files:
@@ -140,7 +157,7 @@ items:
       description: Whether the item changed.
       type: bool
     reasons:
-      description: What differed, among V(created), V(content), V(mode), V(owner), V(group), V(removed).
+      description: What differed, among V(created), V(content), V(mode), V(owner), V(group), V(removed), V(target).
       type: list
       elements: str
 """
@@ -309,6 +326,33 @@ def apply_absent(item, check_mode):
     return reasons, diff
 
 
+def apply_link(item, check_mode):
+    """A symbolic link to item's src: a new link beside the path, renamed over it (atomic)."""
+    path = item["path"]
+    observed = observe(path, read=False)
+    reasons = item_differences(item, observed)
+    if "type" in reasons:
+        raise ItemError("%s exists and is not a symbolic link" % path)
+    if not reasons:
+        return reasons, None
+    diff = {"before_header": path, "after_header": path,
+            "before": "(absent)\n" if observed["type"] == "absent" else "symbolic link to %s\n" % observed["target"],
+            "after": "symbolic link to %s\n" % item["src"]}
+    if check_mode:
+        return reasons, diff
+    directory = os.path.dirname(path) or "/"
+    if not os.path.isdir(directory):
+        raise ItemError("directory %s does not exist (list it as a state=directory item first)" % directory)
+    tmp = os.path.join(directory, ".%s.%s" % (os.path.basename(path), os.urandom(6).hex()))
+    os.symlink(item["src"], tmp)
+    try:
+        os.rename(tmp, path)
+    except OSError:
+        os.unlink(tmp)
+        raise
+    return reasons, diff
+
+
 def check_item(item):
     if not os.path.isabs(item["path"]):
         raise ItemError("path %r is not absolute" % item["path"])
@@ -316,6 +360,10 @@ def check_item(item):
         raise ItemError("%s: state=file needs content" % item["path"])
     if item["state"] != "file" and item.get("content") is not None:
         raise ItemError("%s: content is only for state=file" % item["path"])
+    if item["state"] == "link" and not item.get("src"):
+        raise ItemError("%s: state=link needs src" % item["path"])
+    if item["state"] != "link" and item.get("src") is not None:
+        raise ItemError("%s: src is only for state=link" % item["path"])
 
 
 def run(items, check_mode, run_command):
@@ -330,6 +378,8 @@ def run(items, check_mode, run_command):
                 reasons, diff = apply_directory(item, check_mode)
             elif state == "absent":
                 reasons, diff = apply_absent(item, check_mode)
+            elif state == "link":
+                reasons, diff = apply_link(item, check_mode)
             else:
                 reasons, diff = apply_file(item, check_mode, run_command)
         except (ItemError, OSError, IOError) as exc:
@@ -348,8 +398,9 @@ def main():
         argument_spec=dict(
             files=dict(type="list", elements="dict", required=True, options=dict(
                 path=dict(type="path", required=True),
-                state=dict(type="str", choices=["file", "directory", "absent"], default="file"),
+                state=dict(type="str", choices=["file", "directory", "absent", "link"], default="file"),
                 content=dict(type="str"),
+                src=dict(type="str"),
                 mode=dict(type="raw"),
                 owner=dict(type="str", default="root"),
                 group=dict(type="str", default="root"),

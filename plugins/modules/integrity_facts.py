@@ -13,9 +13,10 @@ short_description: Read what the integrity role checks before it changes anythin
 description:
   - Reads, in one run, the host state the C(integrity) role needs before its first change, and
     changes nothing. It reports which of the scanned paths do not exist, which of the monitor's
-    Debian packages are not installed, and which signing key the host's baseline names.
-  - The role refuses a host whose scanned paths are missing or whose baseline names a key the
-    controller does not trust (nothing is changed then), installs the missing packages, and on a
+    Debian packages are not installed, which signing key the host's baseline names, and which of the
+    schedules the host's systemd cannot parse (C(systemd-analyze calendar)).
+  - The role refuses a host whose scanned paths are missing, whose baseline names a key the
+    controller does not trust or whose systemd cannot parse a schedule (nothing is changed then), installs the missing packages, and on a
     fresh host in check mode reports the baseline it would create instead of failing.
   - The key id is read from the manifest header and not verified here; the
     M(prodready.platform.integrity_baseline) action verifies the whole manifest.
@@ -35,6 +36,11 @@ options:
   manifest:
     description: The signed manifest (baseline) on the host.
     type: path
+  calendars:
+    description: systemd calendar expressions (the timers' C(OnCalendar=)) to check.
+    type: list
+    elements: str
+    default: []
 notes:
   - Supports check mode; it reads the same in both modes.
 """
@@ -45,6 +51,7 @@ EXAMPLES = r"""
     paths: [/etc, /usr/local]
     packages: [python3-cryptography]
     manifest: /var/lib/prodready-integrity/baseline.json
+    calendars: ["*:0/5", daily]
   register: integrity_host
 """
 
@@ -65,12 +72,19 @@ manifest_key_id:
       V(unreadable) when its header cannot be parsed.
   returned: always
   type: str
+bad_calendars:
+  description: The expressions of O(calendars) systemd cannot parse, each with systemd's message.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"calendar": "every tuesday", "message": "Failed to parse calendar specification 'every tuesday': Invalid argument"}]
 """
 
 import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.prodready.platform.plugins.module_utils._systemd.calendar import bad_calendars
 
 
 def packages_missing(module, packages):
@@ -106,6 +120,7 @@ def main():
             paths=dict(type="list", elements="path", default=[]),
             packages=dict(type="list", elements="str", default=[]),
             manifest=dict(type="path"),
+            calendars=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -115,6 +130,8 @@ def main():
         missing_paths=[path for path in params["paths"] if not os.path.lexists(path)],
         packages_missing=packages_missing(module, params["packages"]),
         manifest_key_id=manifest_key_id(params["manifest"]),
+        bad_calendars=bad_calendars(params["calendars"],
+                                    lambda argv: module.run_command(argv, errors="surrogate_then_replace")),
     )
 
 

@@ -65,9 +65,16 @@ def test_observe_keeps_the_content_for_the_diff_or_does_not_open_the_file(tmp_pa
     assert unread["type"] == "file" and "sha1" not in unread and "content" not in unread
 
 
-def test_symlink_is_other_and_missing_parent_is_absent(tmp_path):
+def test_symlink_is_a_link_with_its_target_and_missing_parent_is_absent(tmp_path):
     os.symlink("/etc/hostname", tmp_path / "link")
-    assert observe(str(tmp_path / "link"))["type"] == "other"
+    observed = observe(str(tmp_path / "link"))
+    assert observed["type"] == "link" and observed["target"] == "/etc/hostname"
+    # Only a link item accepts a link: a file item where a link is refuses (type), as before.
+    assert item_differences({"path": str(tmp_path / "link"), "content": "x"}, observed) == ["type"]
+    assert item_differences({"path": "/l", "state": "link", "src": "/etc/hostname"}, observed) == []
+    assert item_differences({"path": "/l", "state": "link", "src": "/etc/motd"}, observed) == ["target"]
+    assert item_differences({"path": "/l", "state": "link", "src": "x"}, {"type": "absent"}) == ["created"]
+    assert item_differences({"path": "/l", "state": "link", "src": "x"}, {"type": "directory"}) == ["type"]
     assert observe(str(tmp_path / "no" / "such"))["type"] == "absent"
 
 

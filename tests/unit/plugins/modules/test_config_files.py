@@ -247,3 +247,51 @@ def test_an_existing_file_where_a_new_directory_goes_still_fails(tmp_path, monke
     monkeypatch.setattr(config_files.os, "mkdir", mkdir_loses_to_a_file)
     with pytest.raises(OSError):
         apply([item(target, state="directory")])
+
+
+def test_link_is_made_switched_atomically_and_converges(tmp_path):
+    (tmp_path / "releases" / "1").mkdir(parents=True)
+    (tmp_path / "releases" / "2").mkdir()
+    link = tmp_path / "current"
+    changed, results, diffs = apply([item(link, state="link", src="releases/1")])
+    assert changed == [str(link)] and results[0]["reasons"] == ["created"]
+    assert os.readlink(link) == "releases/1"
+    assert diffs[0]["before"] == "(absent)\n" and diffs[0]["after"] == "symbolic link to releases/1\n"
+    assert apply([item(link, state="link", src="releases/1")])[0] == []
+    changed, results, diffs = apply([item(link, state="link", src="releases/2")])
+    assert results[0]["reasons"] == ["target"]
+    assert os.readlink(link) == "releases/2"
+    assert diffs[0]["before"] == "symbolic link to releases/1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "releases"]  # no temporary link left
+
+
+def test_link_check_mode_reports_and_touches_nothing(tmp_path):
+    link = tmp_path / "current"
+    os.symlink("releases/1", link)
+    changed, results, dummy = apply([item(link, state="link", src="releases/2")], check_mode=True)
+    assert changed == [str(link)] and results[0]["reasons"] == ["target"]
+    assert os.readlink(link) == "releases/1"
+
+
+def test_link_never_replaces_a_file_or_directory(tmp_path):
+    (tmp_path / "d").mkdir()
+    with pytest.raises(config_files.ItemError, match="not a symbolic link"):
+        apply([item(tmp_path / "d", state="link", src="elsewhere")])
+    assert (tmp_path / "d").is_dir()
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(state="link"), "needs src"),
+    (dict(state="file", content="x", src="t"), "src is only for state=link"),
+])
+def test_link_items_are_checked(tmp_path, bad, message):
+    with pytest.raises(config_files.ItemError, match=message):
+        apply([item(tmp_path / "l", **bad)])
+
+
+def test_absent_removes_a_link_not_its_target(tmp_path):
+    (tmp_path / "target").write_text("kept\n")
+    os.symlink("target", tmp_path / "l")
+    changed, dummy, dummy = apply([item(tmp_path / "l", state="absent")])
+    assert changed == [str(tmp_path / "l")]
+    assert not os.path.lexists(tmp_path / "l") and (tmp_path / "target").read_text() == "kept\n"

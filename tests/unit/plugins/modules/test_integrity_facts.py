@@ -1,6 +1,8 @@
 """integrity_facts: the host state the integrity role checks before its first change, read-only."""
 import json
 
+import pytest
+
 from ansible_collections.prodready.platform.plugins.modules import integrity_facts
 
 
@@ -30,3 +32,24 @@ def test_packages_dpkg_does_not_report_installed_are_missing(monkeypatch, run_mo
     monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, argv, **kw: (1, answer, ""))
     out = run_module(integrity_facts, {"packages": ["python3-cryptography", "python3-boto3", "python3-absent"]})
     assert out["packages_missing"] == ["python3-boto3", "python3-absent"]
+
+
+def test_names_the_schedules_systemd_cannot_parse(monkeypatch, run_module):
+    from ansible.module_utils import basic
+    calls = []
+    err = "Failed to parse calendar specification 'every tuesday': Invalid argument\n"
+
+    def run_command(self, argv, **kw):
+        calls.append(argv)
+        return (1, "", err) if argv[0] == "systemd-analyze" else (0, "", "")
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    out = run_module(integrity_facts, {"calendars": ["*:0/5", "every tuesday"]})
+    assert calls == [["systemd-analyze", "calendar", "--", "*:0/5", "every tuesday"]]
+    assert out["bad_calendars"] == [{"calendar": "every tuesday", "message": err.strip()}]
+    assert out["changed"] is False
+
+
+def test_no_schedules_asks_systemd_nothing(monkeypatch, run_module):
+    from ansible.module_utils import basic
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, argv, **kw: pytest.fail("ran %s" % argv))
+    assert run_module(integrity_facts, {})["bad_calendars"] == []
