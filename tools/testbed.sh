@@ -7,9 +7,20 @@
 #   tools/testbed.sh engine|images|network one step of `up`
 #   tools/testbed.sh host NAME IMAGE_TAG IP  start (or keep) a systemd host and wait for it
 #   tools/testbed.sh wait NAME             wait until systemd in NAME is running/degraded
-#   tools/testbed.sh rm NAME...            remove test hosts
+#   tools/testbed.sh trust NAME            record NAME's SSH host key and address (see below); prints
+#                                          Molecule's instance config entry for NAME as JSON
+#   tools/testbed.sh rm NAME...            remove test hosts (and their SSH entries)
 #   tools/testbed.sh clean                 remove every test host and the network
 #   tools/testbed.sh status                what exists now
+#
+# SSH: every test host runs sshd and has the automation account $TESTBED_SSH_USER (uid
+# $TESTBED_SSH_UID, group sudo, passwordless sudo, key only), baked into the image with the public
+# half of the controller key $TESTBED_SSH_DIR/id_ed25519 (made once, 0600, never in the repo).
+# Host keys are made per container at first boot; `trust` (called by `host` and by Molecule's
+# create) reads the new host's Ed25519 key through `docker exec` and replaces the host's entry in
+# $TESTBED_SSH_DIR/known_hosts, and maps its name to its address in $TESTBED_SSH_DIR/config (an
+# ssh_config the inventories pass with -F, as `vagrant ssh-config` does), so Ansible reaches
+# test hosts by name with host key checking on.
 set -euo pipefail
 # remove_rootfs
 # shellcheck source=tools/rootfs.sh
@@ -25,6 +36,10 @@ TESTBED_IMAGE_REPO="${TESTBED_IMAGE_REPO:-prodready/debian}"
 TESTBED_MIRROR="${TESTBED_MIRROR:-http://deb.debian.org/debian}"
 TESTBED_CACHE="${TESTBED_CACHE:-/var/cache/prodready-testbed}"
 TESTBED_LABEL="prodready.testbed=1"
+TESTBED_SSH_DIR="${TESTBED_SSH_DIR:-$TESTBED_CACHE/ssh}"
+TESTBED_SSH_USER="prodready-ansible"
+# A normal account's uid (>= 1000): the hardening role gives system accounts (uid < 1000) nologin.
+TESTBED_SSH_UID=2000
 # Packages every test host needs before Ansible can manage it quickly (python3-apt
 # for ansible.builtin.apt; systemd as PID 1). Roles install everything else.
 TESTBED_PACKAGES="systemd,systemd-sysv,dbus,python3,python3-apt,sudo,iproute2,procps,ca-certificates,gpg,curl,openssh-server"
@@ -49,6 +64,8 @@ ensure_packages() {
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   # The controller is the trusted side of backups: retention (restic forget --prune) runs here.
   command -v restic >/dev/null 2>&1 || missing+=(restic)
+  # Ansible reaches the test hosts over SSH.
+  command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing ${missing[*]} from Debian"
   if ! { apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}"; } >"$TESTBED_CACHE/apt.log" 2>&1; then
@@ -78,8 +95,42 @@ image_tag() {
   # The tag carries a hash of the build recipe so a changed package list rebuilds.
   local version="$1"
   local recipe_hash
-  recipe_hash=$(printf '%s|%s|%s' "${TESTBED_RELEASES[$version]}" "$TESTBED_PACKAGES" "$(declare -f build_image)" | sha256sum | cut -c1-10)
+  # The automation account's public key is baked in: a new controller key makes new images.
+  recipe_hash=$(printf '%s|%s|%s|%s|%s|%s|%s' "${TESTBED_RELEASES[$version]}" "$TESTBED_PACKAGES" "$(declare -f build_image)" \
+    "$(declare -f install_automation_account)" "$TESTBED_SSH_USER" "$TESTBED_SSH_UID" "$(cat "$TESTBED_SSH_DIR/id_ed25519.pub")" \
+    | sha256sum | cut -c1-10)
   printf '%s:%s-%s' "$TESTBED_IMAGE_REPO" "$version" "$recipe_hash"
+}
+
+ensure_ssh_key() {
+  # The controller's key for the automation account: made once, kept in the test bed cache.
+  local key="$TESTBED_SSH_DIR/id_ed25519"
+  (umask 077; mkdir -p "$TESTBED_SSH_DIR")
+  chmod 0700 "$TESTBED_SSH_DIR"
+  if [ ! -f "$key" ] || [ ! -f "$key.pub" ]; then
+    rm -f "$key" "$key.pub"
+    ssh-keygen -q -t ed25519 -N '' -C "$TESTBED_SSH_USER@prodready-testbed" -f "$key" \
+      || die "ssh-keygen could not make $key. Fix: check that $TESTBED_SSH_DIR is writable."
+    log "made the automation key $key"
+  fi
+  chmod 0600 "$key"
+  touch "$TESTBED_SSH_DIR/known_hosts" "$TESTBED_SSH_DIR/config"
+  chmod 0600 "$TESTBED_SSH_DIR/known_hosts" "$TESTBED_SSH_DIR/config"
+}
+
+install_automation_account() {
+  # Key only: the password field is '*' (no password matches it; unlike '!' it is not a "locked"
+  # account to sshd). Passwordless sudo through its own sudoers.d file, validated with visudo.
+  local rootfs="$1" home="/home/$TESTBED_SSH_USER"
+  chroot "$rootfs" useradd --uid "$TESTBED_SSH_UID" --user-group --groups sudo --create-home \
+    --shell /bin/bash --comment "prodready test bed automation" "$TESTBED_SSH_USER"
+  chroot "$rootfs" usermod -p '*' "$TESTBED_SSH_USER"
+  chmod 0750 "$rootfs$home"
+  install -d -m 0700 -o "$TESTBED_SSH_UID" -g "$TESTBED_SSH_UID" "$rootfs$home/.ssh"
+  install -m 0600 -o "$TESTBED_SSH_UID" -g "$TESTBED_SSH_UID" "$TESTBED_SSH_DIR/id_ed25519.pub" "$rootfs$home/.ssh/authorized_keys"
+  printf '%s ALL=(ALL:ALL) NOPASSWD: ALL\n' "$TESTBED_SSH_USER" >"$rootfs/etc/sudoers.d/90-prodready-testbed"
+  chmod 0440 "$rootfs/etc/sudoers.d/90-prodready-testbed"
+  chroot "$rootfs" visudo -cq -f /etc/sudoers.d/90-prodready-testbed
 }
 
 build_image() {
@@ -114,6 +165,7 @@ SOURCES
   rm -f "$rootfs"/etc/ssh/ssh_host_*
   mkdir -p "$rootfs/etc/systemd/system/ssh.service.d"
   printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' >"$rootfs/etc/systemd/system/ssh.service.d/10-testbed-hostkeys.conf"
+  install_automation_account "$rootfs"
   echo 'LANG=C.UTF-8' >"$rootfs/etc/default/locale"
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb
   # The lists are gone: make them look ancient, so `apt update_cache` with cache_valid_time
@@ -129,6 +181,7 @@ SOURCES
 
 cmd_images() {
   local version tag pids=() failed=0 pid
+  ensure_ssh_key
   for version in $(printf '%s\n' "${!TESTBED_RELEASES[@]}" | sort); do
     tag=$(image_tag "$version")
     if docker image inspect "$tag" >/dev/null 2>&1; then
@@ -202,10 +255,20 @@ cmd_wait() {
 
 cmd_host() {
   local name="$1" version="$2" ip="$3"
-  local image="$TESTBED_IMAGE_REPO:$version"
+  ensure_ssh_key
+  # This checkout's build, not the short alias another checkout's `up` may have re-pointed.
+  local image
+  image=$(image_tag "$version")
   docker image inspect "$image" >/dev/null 2>&1 || die "image $image is missing. Fix: tools/testbed.sh up"
   local running
   if ! running=$(docker container inspect -f '{{.State.Running}}' "$name" 2>/dev/null); then
+    running=absent
+  fi
+  # A host from an older recipe (e.g. without the automation account) is made again.
+  if [ "$running" != absent ] \
+      && [ "$(docker container inspect -f '{{.Image}}' "$name")" != "$(docker image inspect -f '{{.Id}}' "$image")" ]; then
+    log "$name runs an older test bed image: re-creating it from $image"
+    cmd_rm "$name"
     running=absent
   fi
   case "$running" in
@@ -218,12 +281,70 @@ cmd_host() {
       ;;
   esac
   cmd_wait "$name"
+  cmd_trust "$name" >/dev/null
+}
+
+# Rewrites known_hosts and config without NAME's entries (and, for known_hosts, without entries
+# for ADDRESS, which a removed host may have left), then appends what stdin holds for each file
+# (lines starting with "known_hosts " or "config "). One writer at a time; readers see the old or
+# the new file (rename), never a half-written one.
+ssh_entries_replace() {
+  local name="$1" address="$2" input
+  input=$(cat)
+  (
+    flock -w 60 8 || die "another test bed command has held $TESTBED_SSH_DIR/entries.lock for 60 s"
+    touch "$TESTBED_SSH_DIR/known_hosts" "$TESTBED_SSH_DIR/config"
+    awk -v name="$name" -v addr="$address" '
+      { n = split($1, names, ","); keep = 1
+        for (i = 1; i <= n; i++) if (names[i] == name || (addr != "" && names[i] == addr)) keep = 0 }
+      keep' "$TESTBED_SSH_DIR/known_hosts" >"$TESTBED_SSH_DIR/known_hosts.new"
+    printf '%s\n' "$input" | sed -n 's/^known_hosts //p' >>"$TESTBED_SSH_DIR/known_hosts.new"
+    # config: blocks of "Host NAME" and their indented lines; NAME's block goes, and so does the
+    # block of any other name mapped to ADDRESS (a removed host whose address was handed out again).
+    awk -v name="$name" -v addr="$address" '
+      FNR == NR { if ($1 == "Host") host = $2; else if ($1 == "HostName" && addr != "" && $2 == addr) stale[host] = 1; next }
+      /^Host / { skip = ($2 == name || ($2 in stale)) }
+      !skip' "$TESTBED_SSH_DIR/config" "$TESTBED_SSH_DIR/config" >"$TESTBED_SSH_DIR/config.new"
+    printf '%s\n' "$input" | sed -n 's/^config //p' >>"$TESTBED_SSH_DIR/config.new"
+    chmod 0600 "$TESTBED_SSH_DIR/known_hosts.new" "$TESTBED_SSH_DIR/config.new"
+    mv "$TESTBED_SSH_DIR/known_hosts.new" "$TESTBED_SSH_DIR/known_hosts"
+    mv "$TESTBED_SSH_DIR/config.new" "$TESTBED_SSH_DIR/config"
+  ) 8>"$TESTBED_SSH_DIR/entries.lock"
+}
+
+container_address() {
+  docker container inspect -f "{{with index .NetworkSettings.Networks \"$TESTBED_NETWORK\"}}{{.IPAddress}}{{end}}" "$1" 2>/dev/null || true
+}
+
+cmd_trust() {
+  local name="$1" address hostkey
+  ensure_ssh_key
+  address=$(container_address "$name")
+  [ -n "$address" ] || die "$name is not running on network $TESTBED_NETWORK. Fix: tools/testbed.sh host NAME IMAGE_TAG IP (or Molecule create)"
+  docker exec "$name" systemctl is-active --quiet ssh.service \
+    || die "sshd is not running in $name. Fix: docker exec $name systemctl status ssh.service"
+  # The host's own key, read through the container runtime (not from the network, where anyone
+  # could answer). Ed25519 only: the hardening role replaces RSA host keys below 4096 bits, and
+  # with only an Ed25519 entry known the client asks for that one.
+  hostkey=$(docker exec "$name" cat /etc/ssh/ssh_host_ed25519_key.pub | awk '{print $1, $2}')
+  case "$hostkey" in
+    "ssh-ed25519 "?*) ;;
+    *) die "$name has no Ed25519 host key (/etc/ssh/ssh_host_ed25519_key.pub). Fix: docker exec $name ssh-keygen -A" ;;
+  esac
+  printf 'known_hosts %s %s\nconfig Host %s\nconfig   HostName %s\nconfig   HostKeyAlias %s\n' \
+    "$name,$address" "$hostkey" "$name" "$address" "$name" | ssh_entries_replace "$name" "$address"
+  # Molecule's instance config entry (molecule/_shared/create.yml): reached by name through the
+  # config above.
+  printf '{"instance": "%s", "address": "%s", "user": "%s", "port": 22, "identity_file": "%s", "connection": "ssh"}\n' \
+    "$name" "$name" "$TESTBED_SSH_USER" "$TESTBED_SSH_DIR/id_ed25519"
 }
 
 cmd_rm() {
-  local name
+  local name address
   for name in "$@"; do
+    address=$(container_address "$name")
     docker rm -f "$name" >/dev/null 2>&1 || true
+    [ ! -d "$TESTBED_SSH_DIR" ] || ssh_entries_replace "$name" "$address" </dev/null
   done
 }
 
@@ -236,6 +357,8 @@ cmd_clean() {
   ids=$(docker ps -aq --filter "network=$TESTBED_NETWORK")
   [ -z "$ids" ] || printf '%s\n' "$ids" | xargs docker rm -f >/dev/null
   docker network rm "$TESTBED_NETWORK" >/dev/null 2>&1 || true
+  # No test host is left: no host key or address entry is either (the key pair stays).
+  rm -f "$TESTBED_SSH_DIR/known_hosts" "$TESTBED_SSH_DIR/config"
   log "removed test hosts and network $TESTBED_NETWORK"
 }
 
@@ -252,9 +375,10 @@ main() {
     up|engine|images|network|status|clean) "cmd_$cmd" ;;
     host) [ $# -eq 3 ] || die "usage: $0 host NAME IMAGE_TAG IP"; cmd_host "$@" ;;
     wait) [ $# -eq 1 ] || die "usage: $0 wait NAME"; cmd_wait "$1" ;;
+    trust) [ $# -eq 1 ] || die "usage: $0 trust NAME"; cmd_trust "$1" ;;
     rm) cmd_rm "$@" ;;
-    image-tag) image_tag "$1" ;;
-    *) die "unknown command $cmd (up|engine|images|network|host|wait|rm|clean|status)" ;;
+    image-tag) ensure_ssh_key; image_tag "$1" ;;
+    *) die "unknown command $cmd (up|engine|images|network|host|wait|trust|rm|clean|status)" ;;
   esac
 }
 main "$@"

@@ -7,42 +7,44 @@
 #
 # Prints one line per host and run ("BENCH <what> host=… seconds=…") and a summary table.
 # Uses the test bed (tools/testbed.sh up); removes its hosts at the end.
+#   BENCH_HOSTS (1-6, default 3)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$PWD/collections" ANSIBLE_FORCE_COLOR=0
 N="${BENCH_HOSTS:-3}"
-NET="${TESTBED_NETWORK:-prodready-testbed}"
+if [ "$N" -lt 1 ] || [ "$N" -gt 6 ]; then echo "BENCH_HOSTS must be 1 to 6" >&2; exit 2; fi
 WORK=$(mktemp -d /tmp/prodready-bench-service.XXXXXX)
 hosts=()
-cleanup() { docker rm -f "${hosts[@]}" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
+cleanup() {
+  [ ${#hosts[@]} -eq 0 ] || tools/testbed.sh rm "${hosts[@]}" >/dev/null
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 
+# Hosts: this checkout's test bed image at fixed addresses 172.30.100.116-121, their host keys
+# recorded (tools/testbed.sh host), reached as in benchmarks/site (benchmarks/testbed_connection.py:
+# SSH as the test bed's automation account; the plays become root).
 tools/testbed.sh up >/dev/null
 for i in $(seq 1 "$N"); do
   h="bench-svc-$i"; hosts+=("$h")
-  docker rm -f "$h" >/dev/null 2>&1 || true
-  docker run -d --name "$h" --hostname "$h" --label prodready.testbed=1 --network "$NET" \
-    --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add AUDIT_CONTROL \
-    --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-    --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
-    --tmpfs /run --tmpfs /run/lock --tmpfs /tmp:exec --stop-signal SIGRTMIN+3 \
-    prodready/debian:12 /lib/systemd/systemd >/dev/null
-done
-for h in "${hosts[@]}"; do
-  tools/testbed.sh wait "$h" >/dev/null
-  # systemd credentials need a shared /run (Docker's is private; real hosts are fine).
-  docker exec "$h" mount --make-shared /run
+  tools/testbed.sh rm "$h"
+  # It also makes /run a shared mount (systemd credentials need it; Docker's is private).
+  tools/testbed.sh host "$h" 12 "172.30.100.$((115 + i))" >/dev/null
 done
 {
-  echo "[bench]"
-  for h in "${hosts[@]}"; do echo "$h ansible_connection=community.docker.docker"; done
-} >"$WORK/hosts.ini"
+  echo "all:"
+  echo "  vars: $(python benchmarks/testbed_connection.py)"
+  echo "  children:"
+  echo "    bench:"
+  echo "      hosts:"
+  for h in "${hosts[@]}"; do echo "        $h: {}"; done
+} >"$WORK/hosts.yml"
 
 run() {  # label, extra args...
   local label="$1"; shift
   local t0 t1
   t0=$(date +%s.%N)
-  ansible-playbook -i "$WORK/hosts.ini" benchmarks/service/bench.yml "$@" >"$WORK/$label.log" 2>&1 \
+  ansible-playbook -i "$WORK/hosts.yml" benchmarks/service/bench.yml "$@" >"$WORK/$label.log" 2>&1 \
     || { echo "FAILED: $label (log below)"; tail -30 "$WORK/$label.log"; exit 1; }
   t1=$(date +%s.%N)
   grep -o 'BENCH [^"]*' "$WORK/$label.log" | sed 's/\\n/ /g' | tee "$WORK/bench.lines"

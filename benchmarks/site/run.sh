@@ -26,7 +26,9 @@
 #                                                  later with tools/testbed.sh rm bench-site-...
 #
 # Hosts: systemd Debian 12 containers from tools/testbed.sh (bench-site-<N>-<i>, fixed addresses
-# 172.30.100.100-109), reached with the demo's connection, community.docker.docker. Variables:
+# 172.30.100.100-109), reached with the demo's connection (benchmarks/testbed_connection.py reads
+# inventories/demo/hosts.yml: SSH as the test bed's automation account, host keys checked,
+# ControlPersist from ansible.cfg; become, as site.yml does). Variables:
 # the demo's own group_vars (inventories/demo/group_vars, linked, not copied), so every size
 # deploys the same stack as `make demo` with the local S3 (backups, integrity baselines); the
 # generated inventory leaves prodready_demo_webhook_enabled off, so Alertmanager keeps its null
@@ -39,8 +41,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO="$PWD"
 export PATH="$REPO/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$REPO/collections" ANSIBLE_FORCE_COLOR=0
-# The repo's ansible.cfg (forks 20, pipelining under [defaults], which the docker connection reads
-# too) is read because we run from the checkout; nothing else is set, as for a user.
+# The repo's ansible.cfg (forks 20, pipelining, ssh_args with ControlPersist) is read because we run
+# from the checkout; nothing else is set, as for a user.
 export ANSIBLE_CONFIG="$REPO/ansible.cfg"
 unset ANSIBLE_PIPELINING ANSIBLE_CACHE_PLUGIN ANSIBLE_CACHE_PLUGIN_CONNECTION ANSIBLE_GATHERING ANSIBLE_CALLBACKS_ENABLED
 SIZES="${BENCH_SITE_SIZES:-1 3 6}"
@@ -137,7 +139,9 @@ write_inventory() {  # size, dir
   mkdir -p "$inv"
   ln -s "$REPO/inventories/demo/group_vars" "$inv/group_vars"
   layout "$size" | "$REPO/.venv/bin/python" -c '
-import sys, yaml
+import json, sys, yaml
+# The demo inventory connection variables (SSH, automation account, test bed known_hosts).
+connection = json.loads(sys.argv[2])
 groups = {g: {"hosts": {}} for g in ("web", "app", "monitoring", "backup")}
 plain = {}
 for line in sys.stdin:
@@ -154,10 +158,10 @@ ungrouped = {n: h for n, h in plain.items() if h is not None}
 children = {g: v for g, v in groups.items() if v["hosts"]}
 if ungrouped:
     children["ungrouped"] = {"hosts": ungrouped}
-inventory = {"all": {"vars": {"ansible_connection": "community.docker.docker"}, "children": children}}
+inventory = {"all": {"vars": connection, "children": children}}
 print("---")
 print(yaml.safe_dump(inventory, sort_keys=False, default_flow_style=False), end="")
-' "$IMAGE" >"$inv/hosts.yml"
+' "$IMAGE" "$("$REPO/.venv/bin/python" "$REPO/benchmarks/testbed_connection.py")" >"$inv/hosts.yml"
   echo "$inv/hosts.yml"
 }
 
@@ -237,7 +241,7 @@ run_site() {  # size, label, cache(none|jsonfile), inventory[, run number[, extr
 }
 
 echo "== site.yml at scale, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average $(load)"
-echo "connection: community.docker.docker (docker exec into systemd Debian $IMAGE test containers; no SSH)"
+echo "connection: ssh as the test bed's automation account with become (systemd Debian $IMAGE test containers; ssh_args from ansible.cfg)"
 echo "variables: inventories/demo/group_vars (linked); inventories generated per size (layouts below)"
 echo "Ansible settings: the repository's ansible.cfg as it is (ansible-config dump --only-changed), plus what each run adds:"
 ansible-config dump --only-changed 2>/dev/null | grep -E '^(DEFAULT_FORKS|ANSIBLE_PIPELINING|DEFAULT_GATHERING|CACHE_PLUGIN|CALLBACKS_ENABLED|INTERPRETER_PYTHON|DEFAULT_STRATEGY)' | sed 's/^/  /' || true

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What one task costs per host, by kind, on the test bed: the CPU time the whole machine spends
-# (controller, docker exec, the test host's processes) per task and host, and the wall time per
+# (controller, SSH and sudo, the test host's processes) per task and host, and the wall time per
 # task, for a skipped task, a set_fact, a module run, a probe through ansible.builtin.script and
 # the same probe through ansible.builtin.raw (how the roles run their probes). These figures
 # explain benchmarks/site: a converged no-op is a sum of such tasks.
@@ -9,8 +9,9 @@
 #   BENCH_COST_HOSTS=1 BENCH_COST_TASKS=40 benchmarks/task-cost/run.sh
 #
 # Hosts: plain systemd Debian 12 containers from tools/testbed.sh (bench-cost-<i>, fixed
-# addresses 172.30.100.110-115), reached with community.docker.docker and pipelining on, as in
-# benchmarks/site; removed on exit. Inventory without group_vars, so the controller's per-task
+# addresses 172.30.100.110-115), reached as in benchmarks/site (benchmarks/testbed_connection.py:
+# SSH as the test bed's automation account, plays with become, ControlPersist from ansible.cfg) and
+# pipelining on; removed on exit. Inventory without group_vars, so the controller's per-task
 # variable work is smaller than in site.yml runs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,7 +37,7 @@ for i in $(seq 1 "$HOSTS"); do
 done
 {
   echo "all:"
-  echo "  vars: {ansible_connection: community.docker.docker}"
+  echo "  vars: $(python benchmarks/testbed_connection.py)"
   echo "  hosts:"
   for n in "${names[@]}"; do echo "    $n: {}"; done
 } >"$WORK/hosts.yml"
@@ -72,6 +73,7 @@ for kind in $KINDS; do
   {
     echo "- name: $kind x $TASKS"
     echo "  hosts: all"
+    echo "  become: true"
     echo "  gather_facts: false"
     echo "  vars:"
     echo "    cost_request: {paths: [/etc/hostname, /etc/ssh/sshd_config], units: [systemd-journald.service]}"

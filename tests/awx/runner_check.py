@@ -55,7 +55,9 @@ def build_private_data_dir(root, inventory, extra_vars, check):
     with open(os.path.join(env, "extravars"), "w") as handle:
         json.dump(extra_vars, handle)
     # AWX passes credentials as environment variables and never answers a prompt.
-    envvars = {"ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1",
+    # ansible-runner turns host key checking off unless the environment sets it (docs/awx.md says
+    # to set it in AWX too): the inventory's known_hosts is checked.
+    envvars = {"ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOST_KEY_CHECKING": "True",
                "ANSIBLE_COLLECTIONS_PATH": os.path.join(project, "collections")}
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
         if os.environ.get(name):
