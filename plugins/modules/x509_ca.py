@@ -25,6 +25,8 @@ description:
 author: prodready.platform maintainers (@prodready)
 requirements:
   - cryptography (python3-cryptography) on the host the task runs on
+extends_documentation_fragment:
+  - prodready.platform.x509.directories
 options:
   private_key_path:
     description: The CA's private key (PEM). Written 0600.
@@ -34,21 +36,6 @@ options:
     description: The CA's self-signed certificate (PEM). Written 0644.
     type: path
     required: true
-  directories:
-    description:
-      - Directories to create or keep at their mode first, in order (parents first).
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      path:
-        description: The directory.
-        type: path
-        required: true
-      mode:
-        description: Its mode, octal text.
-        type: str
-        default: "0700"
   common_name:
     description: The CA's subject common name.
     type: str
@@ -164,12 +151,9 @@ def ensure_ca(params, check_mode, now=None):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            x509.DIRECTORIES_ARGS,
             private_key_path=dict(type="path", required=True),
             certificate_path=dict(type="path", required=True),
-            directories=dict(type="list", elements="dict", default=[], options=dict(
-                path=dict(type="path", required=True),
-                mode=dict(type="str", default="0700"),
-            )),
             common_name=dict(type="str", required=True),
             curve=dict(type="str", choices=list(x509.CURVES), default="secp384r1"),
             valid_days=dict(type="int", default=3650),

@@ -28,6 +28,9 @@ description:
 author: prodready.platform maintainers (@prodready)
 requirements:
   - cryptography (python3-cryptography) on the host
+extends_documentation_fragment:
+  - prodready.platform.x509.directories
+  - prodready.platform.x509.profile
 options:
   private_key_path:
     description: The host's private key (PEM, unencrypted, because the server reads it at start).
@@ -57,20 +60,6 @@ options:
   group:
     description: Group of the key; left alone when not set.
     type: str
-  directories:
-    description: Directories to create or keep at their mode first, in order (parents first).
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      path:
-        description: The directory.
-        type: path
-        required: true
-      mode:
-        description: Its mode, octal text.
-        type: str
-        default: "0700"
   certificate_path:
     description: The certificate in use (read only; the caller installs a new one).
     type: path
@@ -79,23 +68,6 @@ options:
     description: Subject common name the certificate carries.
     type: str
     required: true
-  subject_alt_names:
-    description: C(DNS:<name>) and C(IP:<address>) entries the certificate carries.
-    type: list
-    elements: str
-    default: []
-  key_usage:
-    description: Key usages (critical), named as OpenSSL names them.
-    type: list
-    elements: str
-    choices: [digitalSignature, contentCommitment, keyEncipherment, dataEncipherment, keyAgreement, keyCertSign, cRLSign]
-    default: [digitalSignature]
-  extended_key_usage:
-    description: Extended key usages.
-    type: list
-    elements: str
-    choices: [serverAuth, clientAuth]
-    default: [serverAuth]
   ca_certificate:
     description: The CA certificate (PEM) that must have signed the certificate in use; not checked when empty.
     type: str
@@ -221,9 +193,10 @@ def request(params, check_mode, now=None):
 
 
 def main():
-    directory = dict(path=dict(type="path", required=True), mode=dict(type="str", default="0700"))
     module = AnsibleModule(
         argument_spec=dict(
+            x509.DIRECTORIES_ARGS,
+            **x509.PROFILE_ARGS,
             private_key_path=dict(type="path", required=True),
             private_key_type=dict(type="str", choices=["ECC", "RSA"], default="ECC"),
             curve=dict(type="str", choices=list(x509.CURVES), default="secp256r1"),
@@ -231,12 +204,8 @@ def main():
             mode=dict(type="str", default="0600"),
             owner=dict(type="str"),
             group=dict(type="str"),
-            directories=dict(type="list", elements="dict", default=[], options=directory),
             certificate_path=dict(type="path", required=True),
             common_name=dict(type="str", required=True),
-            subject_alt_names=dict(type="list", elements="str", default=[]),
-            key_usage=dict(type="list", elements="str", choices=list(x509.KEY_USAGES), default=["digitalSignature"]),
-            extended_key_usage=dict(type="list", elements="str", choices=list(x509.EXTENDED_KEY_USAGES), default=["serverAuth"]),
             ca_certificate=dict(type="str", default=""),
             renew_before_days=dict(type="int", default=30),
             force=dict(type="bool", default=False),

@@ -23,6 +23,8 @@ description:
 author: prodready.platform maintainers (@prodready)
 requirements:
   - cryptography (python3-cryptography) on the CA host
+extends_documentation_fragment:
+  - prodready.platform.x509.profile
 options:
   csr:
     description: The host's signing request (PEM).
@@ -44,23 +46,6 @@ options:
     description: Subject common name of the certificate.
     type: str
     required: true
-  subject_alt_names:
-    description: C(DNS:<name>) and C(IP:<address>) entries.
-    type: list
-    elements: str
-    default: []
-  key_usage:
-    description: Key usages (critical).
-    type: list
-    elements: str
-    choices: [digitalSignature, contentCommitment, keyEncipherment, dataEncipherment, keyAgreement, keyCertSign, cRLSign]
-    default: [digitalSignature]
-  extended_key_usage:
-    description: Extended key usages.
-    type: list
-    elements: str
-    choices: [serverAuth, clientAuth]
-    default: [serverAuth]
   valid_days:
     description: Lifetime of the certificate, in days.
     type: int
@@ -121,14 +106,12 @@ def issue(params, now=None):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            x509.PROFILE_ARGS,
             csr=dict(type="str", required=True),
             ca_private_key_path=dict(type="path", required=True),
             ca_certificate_path=dict(type="path", required=True),
             passphrase=dict(type="str", default="", no_log=True),
             common_name=dict(type="str", required=True),
-            subject_alt_names=dict(type="list", elements="str", default=[]),
-            key_usage=dict(type="list", elements="str", choices=list(x509.KEY_USAGES), default=["digitalSignature"]),
-            extended_key_usage=dict(type="list", elements="str", choices=list(x509.EXTENDED_KEY_USAGES), default=["serverAuth"]),
             valid_days=dict(type="int", default=365),
             backdate_seconds=dict(type="int", default=3600),
         ),

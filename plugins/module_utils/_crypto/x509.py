@@ -44,6 +44,21 @@ EXTENDED_KEY_USAGES = ("serverAuth", "clientAuth")
 CURVES = ("secp256r1", "secp384r1", "secp521r1")
 CA_KEY_USAGE = ["keyCertSign", "cRLSign"]
 
+# Argument specs shared by the x509 modules (documented once in doc_fragments/x509.py).
+# Directories made first, parents first (x509_ca, x509_request).
+DIRECTORIES_ARGS = dict(
+    directories=dict(type="list", elements="dict", default=[], options=dict(
+        path=dict(type="path", required=True),
+        mode=dict(type="str", default="0700"),
+    )),
+)
+# What a host certificate carries (x509_request, which checks it, and x509_sign, which issues it).
+PROFILE_ARGS = dict(
+    subject_alt_names=dict(type="list", elements="str", default=[]),
+    key_usage=dict(type="list", elements="str", choices=list(KEY_USAGES), default=["digitalSignature"]),
+    extended_key_usage=dict(type="list", elements="str", choices=list(EXTENDED_KEY_USAGES), default=["serverAuth"]),
+)
+
 
 class CryptoError(Exception):
     """Input the CA cannot work with: a key it cannot read, a request whose signature fails."""
