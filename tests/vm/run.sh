@@ -4,6 +4,8 @@
 # (0 changed), then tests/vm/verify.yml asserts on the live kernel (audit rules loaded, sysctl
 # live, AppArmor enforcing, nftables active, faillock over real SSH logins, ssh-audit policy).
 # Prints every stage's time and the compliance score. The VM is removed on exit, also on failure.
+# Last, tests/vm/bad-input.sh: a taken port, a missing kernel package and a VM that never answers
+# SSH fail with a clear error and leave nothing running.
 #
 #   VM_TEST_VERSIONS="12 13"   the Debian versions to test
 #   VM_TEST_KEEP=1             leave a failed run's VM running to look into (tools/vm.sh ssh NAME)
@@ -17,6 +19,13 @@ VM_TEST_PORT_BASE="${VM_TEST_PORT_BASE:-42300}"
 VM_TEST_LYNIS="${VM_TEST_LYNIS:-0}"
 VM_TEST_KEEP="${VM_TEST_KEEP:-0}"
 STAGE=tools/stage.sh
+# The packages hardening + compliance install with this inventory's settings (AIDE off). The test
+# VMs boot from a base image that already has them (apt in the build chroot, on the host, cached
+# by this list), so the converge under TCG installs nothing; the roles still decide (their package
+# tasks find everything installed). A converge that installs packages anyway says which: add them.
+VM_TEST_BASE_PACKAGES="acct apparmor apparmor-utils apt-listchanges audispd-plugins auditd cracklib-runtime debsums
+  fail2ban libpam-pwquality libpam-tmpdir logrotate needrestart nftables openssh-server python3-systemd
+  systemd-timesyncd unattended-upgrades"
 WORK=$(mktemp -d /tmp/prodready-test-vm.XXXXXX)
 chmod 0700 "$WORK"
 current_vm=""
@@ -94,10 +103,15 @@ test_version() {
   port=$((VM_TEST_PORT_BASE + version))
   mkdir -p "$dir"
   current_vm="test-vm-deb$version"
-  $STAGE "vm-up-deb$version" tools/vm.sh up "$current_vm" "$version" "$port"
+  VM_BASE_PACKAGES="$VM_TEST_BASE_PACKAGES" $STAGE "vm-up-deb$version" tools/vm.sh up "$current_vm" "$version" "$port"
   write_inventory "$dir"
   local -a play=(ansible-playbook -i "$dir/hosts.yml")
+  tools/vm.sh ssh "$current_vm" "dpkg-query -W -f '\${Package}\n'" | sort >"$dir/packages-before"
   $STAGE "converge-deb$version" run_logged "$dir/converge.log" "${play[@]}" tests/vm/converge.yml
+  tools/vm.sh ssh "$current_vm" "dpkg-query -W -f '\${Package}\n'" | sort >"$dir/packages-after"
+  local installed
+  installed=$(comm -13 "$dir/packages-before" "$dir/packages-after" | paste -sd' ' -)
+  summary+=("Debian $version: the first converge installed ${installed:-no package} (base: VM_TEST_BASE_PACKAGES)")
   $STAGE "idempotence-deb$version" run_quiet "$dir/idempotence.log" "${play[@]}" tests/vm/converge.yml \
     || { tail -n 40 "$dir/idempotence.log"; die "the second converge on Debian $version failed"; }
   if grep -E '^\S+ +: .*changed=[1-9]' "$dir/idempotence.log" >/dev/null; then
@@ -117,7 +131,8 @@ test_version() {
     hardened=$(lynis_index "lynis-hardened-deb$version" "$dir/lynis-hardened.log")
     tools/vm.sh down "$current_vm"
     current_vm="test-vm-stock-deb$version"
-    tools/vm.sh up "$current_vm" "$version" "$port"
+    # The stock base: debootstrap's server packages only, none of the roles'.
+    VM_BASE_PACKAGES="" tools/vm.sh up "$current_vm" "$version" "$port"
     stock=$(lynis_index "lynis-stock-deb$version" "$dir/lynis-stock.log")
     summary+=("Debian $version: Lynis hardening index ${hardened:-?} hardened, ${stock:-?} stock")
   fi
@@ -130,5 +145,7 @@ for version in $VM_TEST_VERSIONS; do
   case "$version" in 12|13) ;; *) die "VM_TEST_VERSIONS: unknown Debian version $version (12 or 13)" ;; esac
   test_version "$version"
 done
+# The bad-input cases boot the test base of the first version, built by now.
+VM_BASE_PACKAGES="$VM_TEST_BASE_PACKAGES" $STAGE bad-input tests/vm/bad-input.sh "${VM_TEST_VERSIONS%% *}"
 printf '[test-vm] %s\n' "${summary[@]}"
 log "make test-vm passed in $((SECONDS - started)) s"
