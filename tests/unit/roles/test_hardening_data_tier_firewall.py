@@ -32,27 +32,16 @@ HBA = [{"database": "appdb", "user": "app", "networks": ["10.0.1.0/24"]},
 # (prodready.platform.*), which Ansible's collection loader resolves only when it is set up before
 # anything imports ansible_collections (other unit tests in the same process import it directly).
 RENDER = r"""
-import json, os, sys, yaml
+import json, os, sys
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import init_plugin_loader
 from ansible.template import Templar, trust_as_template
 root, host_variables = sys.argv[1], json.loads(sys.stdin.read())
 init_plugin_loader([os.path.join(root, "collections")])
+sys.path.insert(0, os.path.join(root, "tests", "unit", "roles"))
+from role_files import role_variables
 
-def trusted(value):
-    # defaults/vars hold expressions: Ansible trusts the role's own files as templates.
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, list):
-        return [trusted(item) for item in value]
-    if isinstance(value, dict):
-        return {key: trusted(item) for key, item in value.items()}
-    return value
-
-variables = {}
-for name in ("defaults", "vars"):
-    with open(os.path.join(root, "roles", "hardening", name, "main.yml"), encoding="utf-8") as handle:
-        variables.update(trusted(yaml.safe_load(handle)))
+variables = role_variables("hardening")
 variables.update(host_variables)
 with open(os.path.join(root, "roles", "hardening", "templates", "nftables.conf.j2"), encoding="utf-8") as handle:
     print(Templar(loader=DataLoader(), variables=variables).template(trust_as_template(handle.read())))
