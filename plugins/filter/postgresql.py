@@ -19,7 +19,7 @@ description:
     that every pg_hba entry names a declared database and role (or a pg_hba keyword), uses
     C(scram-sha-256) or C(reject), and lists CIDR networks (host bits clear).
   - The same file provides C(postgresql_client_networks) (the networks of the pg_hba entries that may
-    log in, C(reject) entries left out): the hardening role opens the server's port to them only
+    log in, C(reject) entries left out); the hardening role opens the server's port to them only
     (its data-tier openings on hosts of the C(database) group).
 options:
   _input:
