@@ -19,6 +19,11 @@ description:
   - "C(hardening_invalid_networks) returns only the invalid entries."
   - "C(hardening_address_in) tells whether the input address lies in one of the given networks
     (IPv4-mapped IPv6 addresses match IPv4 networks); a malformed address is never inside."
+  - "C(hardening_nft_openings) turns service openings (C(hardening_firewall_openings) entries, C({name, tcp_ports,
+    sources, groups})) into nftables input statements: each opening's ports from its sources and from the
+    addresses of its groups' hosts only (C(hostvars) and C(groups) are passed as arguments);
+    C(hardening_openings_problems) names what is wrong with them (a bad port or source, an unknown group, a client
+    host whose address is unknown), one sentence each."
 options:
   _input:
     description: Addresses or networks, for example C(192.0.2.0/24), C(2001:db8::/32), C(203.0.113.7).
@@ -31,6 +36,10 @@ EXAMPLES = r"""
 - name: Split admin networks for the nftables template
   ansible.builtin.set_fact:
     admin_networks: "{{ ['10.0.0.0/8', '2001:db8::/32'] | prodready.platform.hardening_networks }}"
+
+- name: The input statements of the service openings (the nftables template)
+  ansible.builtin.debug:
+    msg: "{{ [{'name': 'postgresql', 'tcp_ports': [5432], 'groups': ['app']}] | prodready.platform.hardening_nft_openings(groups, hostvars) }}"
 """
 
 RETURN = r"""
@@ -43,6 +52,7 @@ import ipaddress
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.six import string_types
+from ansible_collections.prodready.platform.plugins.module_utils._hardening import openings as _openings
 
 
 def _text(value):
@@ -100,10 +110,23 @@ def hardening_address_in(address, networks):
     return False
 
 
+def hardening_openings_problems(openings, groups, hostvars):
+    return _openings.problems(openings, groups, hostvars)
+
+
+def hardening_nft_openings(openings, groups, hostvars):
+    try:
+        return _openings.nft_statements(openings, groups, hostvars)
+    except ValueError as exc:
+        raise AnsibleFilterError("hardening_nft_openings: %s" % exc)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "hardening_networks": hardening_networks,
             "hardening_invalid_networks": hardening_invalid_networks,
             "hardening_address_in": hardening_address_in,
+            "hardening_openings_problems": hardening_openings_problems,
+            "hardening_nft_openings": hardening_nft_openings,
         }

@@ -18,9 +18,9 @@ description:
     password (authentication is scram-sha-256 only), that a database's owner is a declared role, and
     that every pg_hba entry names a declared database and role (or a pg_hba keyword), uses
     C(scram-sha-256) or C(reject), and lists CIDR networks (host bits clear).
-  - The same file provides C(postgresql_nft_rules) (the pg_hba entries as nftables input statements
-    that open the server's port to the declared client networks only, for the hardening role's
-    C(hardening_firewall_extra_input_rules)).
+  - The same file provides C(postgresql_client_networks) (the networks of the pg_hba entries that may
+    log in, C(reject) entries left out); the hardening role opens the server's port to them only
+    (its data-tier openings on hosts of the C(database) group).
 options:
   _input:
     description: The roles (postgresql_users).
@@ -47,9 +47,9 @@ EXAMPLES = r"""
   vars:
     postgresql_problems: "{{ postgresql_users | prodready.platform.postgresql_input_problems(postgresql_databases, postgresql_hba) }}"
 
-- name: Open the server's port to the declared clients only (group_vars/database.yml)
-  ansible.builtin.set_fact:
-    hardening_firewall_extra_input_rules: "{{ postgresql_hba | prodready.platform.postgresql_nft_rules(postgresql_port) }}"
+- name: The networks the server's port is open to
+  ansible.builtin.debug:
+    msg: "{{ postgresql_hba | prodready.platform.postgresql_client_networks }}"
 """
 
 RETURN = r"""
@@ -67,13 +67,13 @@ def postgresql_input_problems(users, databases, hba):
     return settings.problems(users, databases, hba)
 
 
-def postgresql_nft_rules(hba, port=5432):
+def postgresql_client_networks(hba):
     try:
-        return settings.nft_rules(hba, int(port))
-    except (TypeError, ValueError) as exc:
-        raise AnsibleFilterError("postgresql_nft_rules: %s" % exc)
+        return settings.client_networks(hba)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise AnsibleFilterError("postgresql_client_networks: %s" % exc)
 
 
 class FilterModule(object):
     def filters(self):
-        return {"postgresql_input_problems": postgresql_input_problems, "postgresql_nft_rules": postgresql_nft_rules}
+        return {"postgresql_input_problems": postgresql_input_problems, "postgresql_client_networks": postgresql_client_networks}

@@ -103,12 +103,10 @@ def problems(users, databases, hba):
     return found
 
 
-def nft_rules(hba, port):
-    """nftables input statements that let the declared client networks reach ``port``: one per
-    address family, for the entries that may log in (``reject`` entries open nothing)."""
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        raise ValueError("port %r is not a TCP port" % (port,))
-    families = {4: [], 6: []}
+def client_networks(hba):
+    """The networks of the entries that may log in (``reject`` entries let nobody in), each once,
+    in the order declared: what the firewall opens the server's port to."""
+    found = []
     for entry in hba or []:
         if entry.get("method", "scram-sha-256") == "reject":
             continue
@@ -116,11 +114,7 @@ def nft_rules(hba, port):
             problem = network_problem(network)
             if problem:
                 raise ValueError(problem)
-            parsed = ipaddress.ip_network(network)
-            if str(parsed) not in families[parsed.version]:
-                families[parsed.version].append(str(parsed))
-    rules = []
-    for version, keyword in ((4, "ip"), (6, "ip6")):
-        if families[version]:
-            rules.append("tcp dport %d %s saddr { %s } accept" % (port, keyword, ", ".join(families[version])))
-    return rules
+            text = str(ipaddress.ip_network(network))
+            if text not in found:
+                found.append(text)
+    return found

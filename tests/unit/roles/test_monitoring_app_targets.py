@@ -15,26 +15,14 @@ import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
+from role_files import role_variables
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 ROLE = os.path.join(ROOT, "roles", "monitoring")
 
 
-def trusted(value):
-    """vars/main.yml holds expressions: Ansible trusts the role's own files as templates."""
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, list):
-        return [trusted(item) for item in value]
-    if isinstance(value, dict):
-        return {key: trusted(item) for key, item in value.items()}
-    return value
-
-
 def render(hostvars, **overrides):
-    variables = {}
-    for name in ("defaults", "vars"):
-        with open(os.path.join(ROLE, name, "main.yml"), encoding="utf-8") as handle:
-            variables.update(trusted(yaml.safe_load(handle)))
+    variables = role_variables("monitoring")
     variables.update({
         "inventory_hostname": "mon1",
         "ansible_managed": "managed",

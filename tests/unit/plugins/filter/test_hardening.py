@@ -52,7 +52,8 @@ def test_duplicates_are_dropped():
 
 
 def test_filter_module_exports():
-    assert set(FilterModule().filters()) == {"hardening_networks", "hardening_invalid_networks", "hardening_address_in"}
+    assert set(FilterModule().filters()) == {"hardening_networks", "hardening_invalid_networks", "hardening_address_in",
+                                             "hardening_openings_problems", "hardening_nft_openings"}
 
 
 @pytest.mark.parametrize(

@@ -62,22 +62,19 @@ def test_any_text_gets_an_answer_not_an_exception(text):
     assert problem is None or "CIDR" in problem
 
 
-def test_nft_rules_open_the_port_to_declared_networks_only():
+def test_client_networks_are_the_declared_networks_that_may_log_in():
     hba = [{"database": "appdb", "user": "app", "networks": ["10.0.0.0/24", "2001:db8::/64"]},
            {"database": "appdb", "user": "report", "networks": ["10.0.0.0/24", "10.1.0.0/16"]},
            {"database": "all", "user": "all", "networks": ["192.0.2.0/24"], "method": "reject"}]
-    assert filters.postgresql_nft_rules(hba, "5433") == [
-        "tcp dport 5433 ip saddr { 10.0.0.0/24, 10.1.0.0/16 } accept",
-        "tcp dport 5433 ip6 saddr { 2001:db8::/64 } accept",
-    ]
-    assert filters.postgresql_nft_rules([]) == []
+    assert filters.postgresql_client_networks(hba) == ["10.0.0.0/24", "2001:db8::/64", "10.1.0.0/16"]
+    assert filters.postgresql_client_networks([]) == []
 
 
-@pytest.mark.parametrize("hba, port", [
-    ([{"networks": ["10.0.0.1/24"]}], 5432),
-    ([{"networks": ["10.0.0.0/24"]}], 0),
-    ([{"networks": ["10.0.0.0/24"]}], "x"),
+@pytest.mark.parametrize("hba", [
+    [{"networks": ["10.0.0.1/24"]}],
+    [{"networks": ["db.example/24"]}],
+    ["not a dict"],
 ])
-def test_nft_rules_refuse_what_nft_would_misread(hba, port):
-    with pytest.raises(AnsibleFilterError, match="postgresql_nft_rules"):
-        filters.postgresql_nft_rules(hba, port)
+def test_client_networks_refuse_what_the_firewall_would_misread(hba):
+    with pytest.raises(AnsibleFilterError, match="postgresql_client_networks"):
+        filters.postgresql_client_networks(hba)
