@@ -4,9 +4,10 @@
 """Per-sender freshness of the journals systemd-journal-remote keeps (SplitMode=host).
 
 journal-remote writes one journal per sender, ``remote-<name>.journal``, archived as
-``remote-<name>@<ids>.journal`` (or ``.journal~`` after an unclean stop). Over HTTPS with client
-certificates ``<name>`` is the certificate's subject as journal-remote reads it (``CN=<host>``), so
-the sender label comes from the name the internal CA signed, not from fields the sender writes.
+``remote-<name>@<ids>.journal`` (or ``.journal~`` after an unclean stop). ``<name>`` is the
+sender's address (Debian's journal-remote, built without GnuTLS, cannot read client certificates;
+a build that can names the file after the certificate subject, ``CN=<host>``, reduced to the host
+here). The host name the sender's entries carry (``_HOSTNAME``) is exported beside it.
 
 The receiver's metrics script (roles/logs/files/logs_shipping_metrics.py) groups the files by
 sender, asks journalctl for each sender's last entry and exports, through the textfile contract,
@@ -57,12 +58,13 @@ def group_by_sender(file_names):
 
 
 def parse_last_entry(text):
-    """The realtime (seconds) of the last entry in ``journalctl -o json`` output, or None.
+    """``(seconds, hostname)`` of the newest entry in ``journalctl -o json`` output, or ``(None, None)``.
 
     journalctl prints one JSON object per line; ``__REALTIME_TIMESTAMP`` is in microseconds, as a
-    string. Lines that are not entries (empty, a warning) are skipped.
+    string, ``_HOSTNAME`` the sender's host name (empty when absent). Lines that are not entries
+    (empty, a warning) are skipped.
     """
-    last = None
+    last, hostname = None, None
     for line in text.splitlines():
         line = line.strip()
         if not line.startswith("{"):
@@ -75,12 +77,14 @@ def parse_last_entry(text):
         if isinstance(stamp, str) and stamp.isdigit():
             seconds = int(stamp) / 1e6
             if last is None or seconds > last:
-                last = seconds
-    return last
+                name = entry.get("_HOSTNAME")
+                last, hostname = seconds, name if isinstance(name, str) else ""
+    return last, hostname
 
 
 def build_metrics(last_entries, sizes):
-    """The textfile metrics: ``last_entries`` ``{sender: seconds or None}``, ``sizes`` ``{sender: bytes}``.
+    """The textfile metrics: ``last_entries`` ``{sender: (seconds, hostname) or (None, None)}``,
+    ``sizes`` ``{sender: bytes}``.
 
     A sender whose journal holds no readable entry yet exports its size but no last-entry time.
     """
@@ -91,8 +95,9 @@ def build_metrics(last_entries, sizes):
     size = textfile.Metric(BYTES_METRIC, "Bytes of the remote journal files kept for this sender.")
     senders = textfile.Metric(SENDERS_METRIC, "Senders with journal files on this receiver.")
     for sender in sorted(set(last_entries) | set(sizes)):
-        if last_entries.get(sender) is not None:
-            last.add(last_entries[sender], {"sender": sender})
+        seconds, hostname = last_entries.get(sender) or (None, None)
+        if seconds is not None:
+            last.add(seconds, {"sender": sender, "hostname": hostname or ""})
         size.add(int(sizes.get(sender, 0)), {"sender": sender})
     senders.add(len(set(last_entries) | set(sizes)))
     return [last, size, senders]

@@ -32,7 +32,7 @@ def last_entry(directory, file_names):
     result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     if result.returncode != 0:
         sys.stderr.write("journalctl for %s failed (%d): %s\n" % (", ".join(file_names), result.returncode, result.stderr.strip()))
-        return None
+        return None, None
     return shipping.parse_last_entry(result.stdout)
 
 

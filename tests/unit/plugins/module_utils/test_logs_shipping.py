@@ -16,6 +16,8 @@ host_names = st.from_regex(r"\A[a-z][a-z0-9-]{0,20}(\.[a-z0-9-]{1,10}){0,2}\Z")
     ("remote-CN=web1,O=prodready.journal", "web1"),
     ("remote-O=prodready,CN=db.example.org.journal", "db.example.org"),
     ("remote-172.30.100.140.journal", "172.30.100.140"),
+    ("remote-172.30.100.140@0123abcd-0000000000000001-0005f1e2d3c4b5a6.journal", "172.30.100.140"),
+    ("remote-[fd00::5].journal", "[fd00::5]"),
     ("remote.journal", None),
     ("system.journal", None),
     ("remote-web1.journal.tmp", None),
@@ -49,23 +51,26 @@ def test_parse_last_entry_takes_the_newest_and_skips_noise():
         json.dumps({"__REALTIME_TIMESTAMP": 5}),
         "",
     ])
-    assert shipping.parse_last_entry(text) == pytest.approx(1700000005.5)
+    seconds, hostname = shipping.parse_last_entry(text)
+    assert seconds == pytest.approx(1700000005.5)
+    assert hostname == "a"
 
 
 @given(st.text())
 def test_parse_last_entry_never_raises(text):
-    result = shipping.parse_last_entry(text)
-    assert result is None or result >= 0
+    seconds, hostname = shipping.parse_last_entry(text)
+    assert (seconds is None) == (hostname is None)
+    assert seconds is None or seconds >= 0
 
 
 def test_parse_last_entry_empty():
-    assert shipping.parse_last_entry("") is None
+    assert shipping.parse_last_entry("") == (None, None)
 
 
 def test_build_metrics_renders_for_the_textfile_contract():
-    metrics = shipping.build_metrics({"a": 1700000005.5, "b": None}, {"a": 8388608, "b": 4096})
+    metrics = shipping.build_metrics({"10.0.0.5": (1700000005.5, "web1"), "b": (None, None)}, {"10.0.0.5": 8388608, "b": 4096})
     samples = textfile.parse(textfile.render(metrics))
-    assert (shipping.LAST_ENTRY_METRIC, {"sender": "a"}, 1700000005.5) in samples
+    assert (shipping.LAST_ENTRY_METRIC, {"sender": "10.0.0.5", "hostname": "web1"}, 1700000005.5) in samples
     # b has a journal but no readable entry yet: no timestamp, which would read as "just now" or 1970.
     assert not [s for s in samples if s[0] == shipping.LAST_ENTRY_METRIC and s[1] == {"sender": "b"}]
     assert (shipping.BYTES_METRIC, {"sender": "b"}, 4096.0) in samples
