@@ -16,7 +16,7 @@ description:
   - Read-only. Reports which of O(packages) are not installed. The C(prodready.platform.tls) role
     installs them only then (a converged host needs no network), and in check mode on a host where
     they are missing it skips what needs them (nginx -t, key generation, the units).
-  - Which of O(calendars) the host's systemd cannot parse (C(systemd-analyze calendar)): the role
+  - Which of O(calendars) the host's systemd cannot parse (C(systemd-analyze calendar)); the role
     refuses those before any change, so a typo never leaves a timer systemd refuses to load.
   - Everything else the role decides is left to the modules that act (the crypto modules compare the
     key and certificate, P(prodready.platform.config_files#module) the files,

@@ -49,8 +49,9 @@ def test_only_the_fields_that_differ_are_changed_and_an_open_password_is_locked(
 
 def test_fields_not_given_are_left_alone_and_an_unlocked_wish_never_unlocks():
     current = {"demo": dict(CONVERGED["demo"], comment="someone else's words")}
-    commands, dummy, dummy2 = sa.plan([], [{"name": "demo", "system": True, "group": None, "shell": "/usr/sbin/nologin",
-                                             "home": None, "comment": None, "password_locked": False}], {}, current)
+    wanted = {"name": "demo", "system": True, "group": None, "shell": "/usr/sbin/nologin",
+              "home": None, "comment": None, "password_locked": False}
+    commands, dummy, dummy2 = sa.plan([], [wanted], {}, current)
     assert commands == []
 
 

@@ -27,7 +27,7 @@ def test_tls_facts_reports_missing_packages(monkeypatch):
 
 
 def test_tls_facts_names_the_schedule_systemd_refuses(monkeypatch):
-    monkeypatch.setattr(host, "installed_packages", lambda names: list(names))
+    monkeypatch.setattr(host, "installed_packages", list)
     calls = []
 
     def runner(argv):
@@ -47,6 +47,6 @@ def test_tls_facts_asks_the_real_systemd(monkeypatch):
         done = subprocess.run(argv, capture_output=True, text=True, check=False)
         return done.returncode, done.stdout, done.stderr
 
-    monkeypatch.setattr(host, "installed_packages", lambda names: list(names))
+    monkeypatch.setattr(host, "installed_packages", list)
     facts = tls_facts.read({"packages": [], "calendars": ["*-*-* 03,15:00:00", "hourly", "every tuesday"]}, runner)
     assert [bad["calendar"] for bad in facts["bad_calendars"]] == ["every tuesday"]
