@@ -85,6 +85,7 @@ from ansible_collections.prodready.platform.plugins.module_utils._integrity impo
 from ansible_collections.prodready.platform.plugins.module_utils._integrity import scan as integrity_scan
 from ansible_collections.prodready.platform.plugins.module_utils._integrity import signing as integrity_signing
 from ansible_collections.prodready.platform.plugins.module_utils._integrity import verify as integrity_verify
+from ansible_collections.prodready.platform.plugins.module_utils._logs import shipping as logs_shipping
 from ansible_collections.prodready.platform.plugins.module_utils._postgresql import pgbackrest as postgresql_pgbackrest
 
 SHIPPABLE = {
@@ -102,6 +103,7 @@ SHIPPABLE = {
     "_integrity.scan": integrity_scan,
     "_integrity.signing": integrity_signing,
     "_integrity.verify": integrity_verify,
+    "_logs.shipping": logs_shipping,
     "_postgresql.pgbackrest": postgresql_pgbackrest,
 }
 
