@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from ansible_collections.prodready.platform.plugins.modules import health_gate
+
 SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                       "roles", "service", "files", "prodready_demo_service.py")
 SECRET = "s3cr3t-hmac-key-for-tests"
@@ -264,3 +266,37 @@ def test_fail_requests_after_seconds_fails_users_but_not_health(tmp_path):
         assert 'prodready_demo_http_errors_total{path="/api/records"} 1' in metrics
     finally:
         svc.stop()
+
+
+def test_health_gate_soak_catches_a_release_that_fails_its_users(tmp_path):
+    """health_gate's canary soak against the real demo service: with fail_requests_after_seconds
+    /health stays ok while user requests turn 500; the soak reads /metrics and fails, while the same
+    soak passes on a good release."""
+    results = {}
+    for name, extra in (("good", ""), ("bad", "fail_requests_after_seconds = 0.3\n")):
+        directory = tmp_path / name
+        directory.mkdir()
+        svc = Service(directory, extra=extra)
+        stop = threading.Event()
+
+        def users(port=svc.port):
+            for dummy in range(400):  # bounded: at most 400 requests, every 10 ms
+                if stop.is_set():
+                    return
+                request(port, "GET", "/")
+                time.sleep(0.01)
+        thread = threading.Thread(target=users, daemon=True)
+        thread.start()
+        try:
+            base = "http://127.0.0.1:%d" % svc.port
+            results[name] = health_gate.run_soak(dict(
+                url=base + "/health", status_code=[200], json_field="status", json_value="ok", request_timeout=1.0,
+                validate_certs=True, ca_path=None, headers={}, soak_seconds=1.5, soak_interval=0.25,
+                metrics_url=base + "/metrics", error_metrics=["prodready_demo_http_errors_total"], max_errors=0.0))
+        finally:
+            stop.set()
+            thread.join(10)
+            svc.stop()
+    assert results["good"]["passed"] is True and results["good"]["errors"] == 0
+    assert results["bad"]["passed"] is False
+    assert "failed requests" in results["bad"]["reason"]

@@ -349,6 +349,11 @@ class Handler(BaseHTTPRequestHandler):
                 body = json.dumps(body, sort_keys=True).encode("utf-8") + b"\n"
             else:
                 body = body.encode("utf-8")
+        # Counted before the answer leaves: a client that reads /metrics right after its request
+        # finds that request in it.
+        if not self._observed:
+            self._observed = True
+            self.server.metrics.observe(self.command, self._route(), code, time.monotonic() - self._started)
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -364,7 +369,8 @@ class Handler(BaseHTTPRequestHandler):
         return self.path_only if self.path_only in KNOWN_PATHS else "other"
 
     def _handle(self, method):
-        started = time.monotonic()
+        self._started = time.monotonic()
+        self._observed = False
         parts = urlsplit(self.path)
         self.path_only = parts.path
         code = 500
@@ -375,7 +381,8 @@ class Handler(BaseHTTPRequestHandler):
             sys.stderr.write("error on %s %s: %r\n" % (method, self.path, exc))
             code = self._send(500, {"error": "internal error"})
         finally:
-            self.server.metrics.observe(method, self._route(), code, time.monotonic() - started)
+            if not self._observed:  # no answer was sent (the client went away first)
+                self.server.metrics.observe(method, self._route(), code, time.monotonic() - self._started)
 
     def _dispatch(self, method, parts):
         server = self.server
