@@ -8,7 +8,9 @@
 #
 #   tools/vm.sh build 12|13          base image (debootstrap + linux-image-amd64), booted once; cached
 #                                    (VM_BASE_PACKAGES: Debian packages apt installs into the image
-#                                    at build time, on the host: a separate, equally cached base)
+#                                    at build time, on the host: a separate, equally cached base;
+#                                    VM_TOOL_PACKAGES: measuring tools such as lynis that every base
+#                                    carries, the stock one too)
 #   tools/vm.sh image 12|13          the build without its boot (debootstrap + raw image only)
 #   tools/vm.sh up NAME 12|13 PORT   overlay VM with SSH on 127.0.0.1:PORT; waits for SSH and
 #                                    records its host key in $VM_CACHE/known_hosts
@@ -32,7 +34,11 @@ VM_KERNEL_PACKAGE="${VM_KERNEL_PACKAGE:-linux-image-amd64}"
 # Packages a base image carries beyond a stock Debian server (space or comma separated), installed
 # by apt in the build chroot at native speed instead of inside a VM under TCG (~10x slower there).
 # Their base is a separate "pkgs" image beside the "stock" one, keyed by the sorted list.
-VM_BASE_PACKAGES=$(printf '%s' "${VM_BASE_PACKAGES:-}" | tr -s ', \t' '\n' | sed '/^$/d' | sort -u | paste -sd, -)
+normalize_packages() { printf '%s' "$1" | tr -s ', \t' '\n' | sed '/^$/d' | sort -u | paste -sd, -; }
+VM_BASE_PACKAGES=$(normalize_packages "${VM_BASE_PACKAGES:-}")
+# Tools that measure a host without hardening it (lynis): installed into every base, the stock one
+# included, so a stock VM stays stock but for the tool and no apt runs under TCG to get it.
+VM_TOOL_PACKAGES=$(normalize_packages "${VM_TOOL_PACKAGES:-}")
 # What Ansible needs to manage the VM (python3-apt for ansible.builtin.apt) and what a stock
 # Debian server has for its kernel features (apparmor, kmod, udev). Roles install the rest.
 VM_PACKAGES="$VM_KERNEL_PACKAGE,initramfs-tools,systemd-sysv,udev,dbus,kmod,apparmor,openssh-server,sudo,python3,python3-apt,iproute2,procps,ca-certificates,gpg,less"
@@ -40,6 +46,7 @@ VM_PACKAGES="$VM_KERNEL_PACKAGE,initramfs-tools,systemd-sysv,udev,dbus,kmod,appa
 VM_INITRAMFS_MODULES=(virtio_pci virtio_blk virtio_net virtio_rng ext4)
 VM_DISK_SIZE="${VM_DISK_SIZE:-8G}"
 VM_MEMORY_MB="${VM_MEMORY_MB:-1024}"
+# Several VMs may run at once (distinct names and ports; builds of one version wait for each other).
 VM_CPUS="${VM_CPUS:-2}"
 # TCG: several host threads for several vCPUs; the default translation cache costs ~1 GB per VM.
 VM_ACCEL="${VM_ACCEL:-tcg,thread=multi,tb-size=256}"
@@ -80,7 +87,7 @@ base_id() {
   # Keyed by everything the image is made of: a changed package list, recipe or key rebuilds.
   local version="$1"
   ensure_key
-  printf '%s|%s|%s|%s|%s|%s|%s' "${VM_RELEASES[$version]}" "$VM_PACKAGES" "$VM_BASE_PACKAGES" "${VM_INITRAMFS_MODULES[*]}" \
+  printf '%s|%s|%s|%s|%s|%s|%s|%s' "${VM_RELEASES[$version]}" "$VM_PACKAGES" "$VM_BASE_PACKAGES" "$VM_TOOL_PACKAGES" "${VM_INITRAMFS_MODULES[*]}" \
       "$VM_USER" "$(cat "$VM_KEY.pub")" "$(declare -f build_rootfs upgrade_base build_image boot_once)" \
     | sha256sum | cut -c1-10
 }
@@ -99,8 +106,10 @@ upgrade_base() {
   # dpkg then keeps no terminal log, which changes nothing.
   local release="$1" rootfs="$2" logfile="$3"
   local -a names=()
-  [ -z "$VM_BASE_PACKAGES" ] || IFS=, read -r -a names <<<"$VM_BASE_PACKAGES"
-  log "upgrading Debian $release and installing ${#names[@]} base packages with apt in the chroot"
+  local wanted
+  wanted=$(normalize_packages "$VM_BASE_PACKAGES,$VM_TOOL_PACKAGES")
+  [ -z "$wanted" ] || IFS=, read -r -a names <<<"$wanted"
+  log "upgrading Debian $release and installing ${#names[@]} base and tool packages with apt in the chroot"
   cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
   printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"; chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
   mkdir -p "$VM_CACHE/debs-$release/partial"
@@ -117,10 +126,10 @@ upgrade_base() {
   [ $rc -eq 0 ] && return 0
   remove_rootfs "$rootfs"
   if grep -q 'Unable to locate package' "$logfile"; then
-    die "Debian $release has no package $(grep -o 'Unable to locate package .*' "$logfile" | cut -d' ' -f5 | paste -sd' ' -) (log: $logfile). Fix: correct VM_BASE_PACKAGES."
+    die "Debian $release has no package $(grep -o 'Unable to locate package .*' "$logfile" | cut -d' ' -f5 | paste -sd' ' -) (log: $logfile). Fix: correct VM_BASE_PACKAGES or VM_TOOL_PACKAGES."
   fi
   tail -n 10 "$logfile" >&2
-  die "apt could not upgrade Debian $release or install VM_BASE_PACKAGES (log above, full log in $logfile). Fix: check that $VM_MIRROR is reachable and retry."
+  die "apt could not upgrade Debian $release or install VM_BASE_PACKAGES/VM_TOOL_PACKAGES (log above, full log in $logfile). Fix: check that $VM_MIRROR is reachable and retry."
 }
 
 build_rootfs() {
@@ -212,12 +221,14 @@ port_taken() {
 }
 
 free_port() {
-  # A loopback port for the build boot; the VM's SSH is never exposed beyond 127.0.0.1.
+  # free_port OFFSET: a loopback port for a build boot; the VM's SSH is never exposed beyond
+  # 127.0.0.1. Concurrent builds (one per version, each under its version's lock) start their
+  # search at different offsets, so they never pick the same free port at the same moment.
   local port
-  for port in $(seq 42200 42299); do
+  for port in $(seq $((42200 + $1)) 42299); do
     port_taken "$port" || { echo "$port"; return 0; }
   done
-  die "no free port in 42200-42299 for the build boot"
+  die "no free port in $((42200 + $1))-42299 for the build boot"
 }
 
 stop_qemu() {
@@ -237,6 +248,11 @@ ssh_opts() {
     -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$VM_KNOWN_HOSTS" -o LogLevel=ERROR -p "$1"
 }
 
+forget_host_key() {
+  # ssh-keygen -R rewrites known_hosts: under a lock, or a VM starting beside it loses its entry.
+  ( flock -w 60 9; ssh-keygen -R "[127.0.0.1]:$1" -f "$VM_KNOWN_HOSTS" >/dev/null 2>&1 || true ) 9>"$VM_KNOWN_HOSTS.lock"
+}
+
 wait_ssh() {
   # Waits for sshd, records its host key for [127.0.0.1]:PORT, then logs in with host key
   # checking on. The key comes over loopback from the VM this script just started.
@@ -249,8 +265,8 @@ wait_ssh() {
     kill -0 "$(cat "$dir/qemu.pid" 2>/dev/null || true)" 2>/dev/null || return 2
     keys=$(ssh-keyscan -T 5 -t ed25519 -p "$port" 127.0.0.1 2>/dev/null || true)
     if [ -n "$keys" ]; then
-      ssh-keygen -R "[127.0.0.1]:$port" -f "$VM_KNOWN_HOSTS" >/dev/null 2>&1 || true
-      printf '%s\n' "$keys" >>"$VM_KNOWN_HOSTS"
+      forget_host_key "$port"
+      ( flock -w 60 9; printf '%s\n' "$keys" >>"$VM_KNOWN_HOSTS" ) 9>"$VM_KNOWN_HOSTS.lock"
       if ssh "${opts[@]}" "$VM_USER@127.0.0.1" true 2>/dev/null; then
         return 0
       fi
@@ -264,8 +280,9 @@ boot_once() {
   # The first boot compiles AppArmor's policy cache, settles udev and systemd's first-boot work;
   # keeping it in the base makes every VM's boot shorter. Host keys and machine-id are dropped
   # again so each VM makes its own.
-  local prefix="$1" dir="$VM_CACHE/build-boot" port
-  port=$(free_port)
+  local prefix="$1" version="$2" dir port
+  dir="$VM_CACHE/build-boot-${prefix##*/}"
+  port=$(free_port $((version * 4)))
   rm -rf "$dir"; mkdir -p "$dir"
   local -a args opts
   mapfile -t args < <(qemu_args "$prefix" "$prefix.raw" raw "$port" "$dir")
@@ -287,8 +304,24 @@ boot_once() {
     die "the base image did not power off within 120 s after its first boot"
   fi
   trap - EXIT
-  ssh-keygen -R "[127.0.0.1]:$port" -f "$VM_KNOWN_HOSTS" >/dev/null 2>&1 || true
+  forget_host_key "$port"
   rm -rf "$dir"
+}
+
+VM_BUILD_LOCKED=""
+lock_build() {
+  # One build of a version at a time (its rootfs directory is per release); held until this
+  # script exits, so a concurrent `up` of the same base waits for the image and its first boot.
+  [ "$VM_BUILD_LOCKED" = "$1" ] && return 0
+  exec 8>"$VM_CACHE/build-$1.lock"
+  flock -w 1800 8 || die "another build of Debian $1 holds $VM_CACHE/build-$1.lock"
+  VM_BUILD_LOCKED="$1"
+}
+
+unlock_build() {
+  # The base is ready: VMs of it may start beside this one.
+  [ -z "$VM_BUILD_LOCKED" ] || exec 8>&-
+  VM_BUILD_LOCKED=""
 }
 
 cmd_image() {
@@ -296,8 +329,7 @@ cmd_image() {
   check_version "$version"
   prefix=$(base_prefix "$version")
   [ -f "$prefix.image-ok" ] && return 0
-  exec 8>"$VM_CACHE/build-$version.lock"
-  flock -w 1800 8 || die "another build of Debian $version holds $VM_CACHE/build-$version.lock"
+  lock_build "$version"
   [ -f "$prefix.image-ok" ] || build_image "$version" "$prefix"
 }
 
@@ -306,14 +338,17 @@ cmd_build() {
   check_version "$version"
   prefix=$(base_prefix "$version")
   [ -f "$prefix.ready" ] && return 0
+  lock_build "$version"
+  [ -f "$prefix.ready" ] && { unlock_build; return 0; }
   cmd_image "$version"
-  boot_once "$prefix"
+  boot_once "$prefix" "$version"
   touch "$prefix.ready"
   # Older bases of this version and flavour are stale now (the other flavour's base stays).
   local other; other=$([ "$(base_flavor)" = pkgs ] && echo stock || echo pkgs)
   find "$VM_CACHE" -maxdepth 1 -name "base-$version-*" ! -name "base-$version-$other-*" \
     ! -name "$(basename "$prefix").*" -delete
   log "built $(basename "$prefix") in $((SECONDS - started)) s"
+  unlock_build
 }
 
 check_name() {
@@ -366,7 +401,7 @@ cmd_down() {
   [ -d "$dir" ] || return 0
   stop_qemu "$dir"
   if [ -f "$dir/port" ]; then
-    ssh-keygen -R "[127.0.0.1]:$(cat "$dir/port")" -f "$VM_KNOWN_HOSTS" >/dev/null 2>&1 || true
+    forget_host_key "$(cat "$dir/port")"
   fi
   rm -rf "$dir"
   log "VM $name removed"

@@ -164,3 +164,82 @@ def test_waivers_in_the_shipped_inventories_are_valid():
 def test_bad_waivers_are_refused_naming_the_control(waiver, message):
     with pytest.raises(common.CatalogError, match=message):
         catalog.validate_waivers([waiver], set(entry["id"] for entry in load()))
+
+
+# aa-status (apparmor 4.1, Debian 13) as it reports a server: profiles in enforce, complain and the
+# AppArmor 4 `unconfined` mode (declared by the profile, for user namespaces), then the processes.
+AA_STATUS_DEBIAN13 = """apparmor module is loaded.
+103 profiles are loaded.
+4 profiles are in enforce mode.
+   /usr/bin/man
+   lsb_release
+   nvidia_modprobe
+   nvidia_modprobe//kmod
+23 profiles are in complain mode.
+   transmission-cli
+   unix-chkpwd
+0 profiles are in prompt mode.
+0 profiles are in kill mode.
+76 profiles are in unconfined mode.
+   chrome
+   runc
+   wike
+%(defined)d processes have profiles defined.
+0 processes are in enforce mode.
+0 processes are in complain mode.
+0 processes are in prompt mode.
+0 processes are in kill mode.
+%(unconfined)d processes are unconfined but have a profile defined.
+%(listed)s0 processes are in mixed mode.
+"""
+
+# apparmor 3.0.8 (Debian 12): no unconfined mode, the unconfined processes come last.
+AA_STATUS_DEBIAN12 = """apparmor module is loaded.
+2 profiles are loaded.
+2 profiles are in enforce mode.
+   lsb_release
+   nvidia_modprobe
+0 profiles are in complain mode.
+0 profiles are in kill mode.
+0 profiles are in unconfined mode.
+%(defined)d processes have profiles defined.
+0 processes are in enforce mode.
+0 processes are in complain mode.
+%(unconfined)d processes are unconfined but have a profile defined.
+%(listed)s"""
+
+
+def caa_002_status(tmp_path, output, rc=0):
+    """The shipped CAA-002 on a host whose aa-status prints ``output`` and exits ``rc``."""
+    from ansible_collections.prodready.platform.plugins.module_utils._compliance import audit as engine
+    from ansible_collections.prodready.platform.plugins.module_utils._compliance import probe as host_probe
+
+    [entry] = [c for c in load() if c["id"] == "CAA-002"]
+    fake = tmp_path / "aa-status"
+    fake.write_text("#!/bin/sh\ncat <<'OUT'\n%sOUT\nexit %d\n" % (output, rc))
+    fake.chmod(0o755)
+    entry["check"]["argv"] = [arg.replace("/usr/sbin/aa-status", str(fake)) for arg in entry["check"]["argv"]]
+    root = tmp_path / "root"
+    (root / "sys/kernel/security/apparmor").mkdir(parents=True, exist_ok=True)
+    (root / "sys/kernel/security/apparmor/profiles").write_text("wike (unconfined)\nunix-chkpwd (complain)\n")
+    probe = host_probe.Probe(runner=host_probe.default_runner, root=str(root), live_sysctl="never")
+    result = engine.run_audit([entry], probe=probe)
+    return result["controls"][0]
+
+
+@pytest.mark.parametrize("template", [AA_STATUS_DEBIAN12, AA_STATUS_DEBIAN13])
+def test_apparmor_profile_modes_are_no_finding_but_an_unconfined_process_is(tmp_path, template):
+    clean = caa_002_status(tmp_path, template % {"defined": 0, "unconfined": 0, "listed": ""})
+    assert clean["status"] == "pass", clean
+    stale = caa_002_status(tmp_path, template % {"defined": 1, "unconfined": 1, "listed": "   /usr/sbin/cupsd (812) \n"})
+    assert stale["status"] == "fail"
+    assert "/usr/sbin/cupsd (812)" in stale["evidence"]
+    assert "unconfined mode" not in stale["evidence"]  # only the processes' part is evidence
+
+
+def test_apparmor_disabled_or_without_policy_fails(tmp_path):
+    # aa-status: 1 AppArmor not enabled, 2 enabled without policy.
+    for rc in (1, 2):
+        control = caa_002_status(tmp_path, "apparmor module is loaded.\n0 profiles are loaded.\n", rc=rc)
+        assert control["status"] == "fail"
+        assert "rc %d" % rc in control["evidence"]
