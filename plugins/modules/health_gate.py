@@ -17,6 +17,11 @@ description:
     O(max_interval); the gate fails once O(timeout) seconds have passed.
   - Returns the timings (time to healthy, attempts, each attempt's latency and result), so a
     deploy can report how long a release took to become healthy.
+  - With O(soak_seconds), a canary watch follows a passed gate - every O(soak_interval) seconds the
+    endpoint must still be healthy and, with O(metrics_url) and O(error_metrics), the release's own
+    error counters (Prometheus text format) must not grow by more than O(max_errors). A release
+    that answers its health check but fails requests is caught this way, and the deploy's rescue
+    rolls it back before the next batch.
   - Never changes anything (C(changed=false)). In check mode the endpoint is not probed unless
     O(probe_in_check_mode=true), because in a check run the release was not really started.
 options:
@@ -76,6 +81,33 @@ options:
     description: Probe the endpoint in check mode too (read-only).
     type: bool
     default: false
+  soak_seconds:
+    description:
+      - After the gate passed, keep watching the release this many seconds (a canary soak); C(0)
+        ends the gate when it passed.
+      - The first unhealthy answer, or error counters that grew by more than O(max_errors), fail it.
+    type: float
+    default: 0
+  soak_interval:
+    description: Seconds between two checks of the soak.
+    type: float
+    default: 2
+  metrics_url:
+    description:
+      - The release's metrics page in the Prometheus text format, read when the soak starts and at
+        every check. Required with O(error_metrics).
+    type: str
+  error_metrics:
+    description:
+      - Counter families that count failed requests (all their label sets summed), for example
+        C(http_requests_errors_total). A family the page does not show yet counts as 0.
+    type: list
+    elements: str
+    default: []
+  max_errors:
+    description: How much the O(error_metrics) total may grow during the soak.
+    type: float
+    default: 0
 author: prodready.platform maintainers (@prodready)
 """
 
@@ -87,6 +119,14 @@ EXAMPLES = r"""
     json_value: ok
     timeout: 30
   register: gate
+
+- name: A canary - healthy within 30 s, then 60 s without a failed request
+  prodready.platform.health_gate:
+    url: http://127.0.0.1:8080/health
+    timeout: 30
+    soak_seconds: 60
+    metrics_url: http://127.0.0.1:8080/metrics
+    error_metrics: [prodready_demo_http_errors_total]
 
 - name: Through nginx with TLS and a private CA
   prodready.platform.health_gate:
@@ -130,6 +170,12 @@ last_error:
   description: Why the last attempt was unhealthy.
   returned: always
   type: str
+soak:
+  description:
+    - The canary watch after the gate - C(seconds) watched, C(checks) made, C(errors) (growth of the
+      error counters, null without O(error_metrics)), C(passed), and C(reason) when it failed.
+  returned: when O(soak_seconds) is above 0 and the gate passed
+  type: dict
 """
 
 import json
@@ -139,6 +185,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
+from ansible_collections.prodready.platform.plugins.module_utils._observability import exposition
 
 _MISSING = object()
 
@@ -209,6 +256,69 @@ def probe(params, time_left):
         return None, b"", "%s: %s" % (type(exc).__name__, to_native(exc))
 
 
+def read_error_total(params, do_fetch=None):
+    """``(total, error text or None)``: the sum of the error counters on the metrics page."""
+    fetch = do_fetch or probe
+    status, body, error = fetch(dict(params, url=params["metrics_url"]), params["request_timeout"])
+    if error is not None:
+        return None, "metrics page %s: %s" % (params["metrics_url"], error)
+    if status != 200:
+        return None, "metrics page %s answered %s" % (params["metrics_url"], status)
+    try:
+        total, _count = exposition.counter_total(to_text(body, errors="surrogate_or_replace"), params["error_metrics"])
+    except exposition.ExpositionError as exc:
+        return None, "metrics page %s: %s" % (params["metrics_url"], to_native(exc))
+    return total, None
+
+
+def run_soak(params, clock=time.monotonic, sleep=time.sleep, do_probe=probe, do_fetch=None):
+    """Watch a release that passed its gate for ``soak_seconds``: every check must be healthy and
+    the error counters must not grow by more than ``max_errors``, nor go down (a counter that went
+    down means the process restarted during the soak)."""
+    started = clock()
+    end = started + params["soak_seconds"]
+    watch_errors = bool(params["error_metrics"])
+    soak = {"seconds": 0.0, "checks": 0, "errors": 0.0 if watch_errors else None, "passed": False, "reason": ""}
+    baseline = None
+    if watch_errors:
+        baseline, error = read_error_total(params, do_fetch)
+        if error:
+            soak["reason"] = error
+            soak["seconds"] = round(clock() - started, 3)
+            return soak
+    while True:
+        now = clock()
+        if now >= end:
+            soak["passed"] = True
+            break
+        sleep(min(params["soak_interval"], end - now))
+        soak["checks"] += 1
+        status, body, error = do_probe(params, params["request_timeout"])
+        if error is None:
+            healthy, reason, _parsed = evaluate(status, body, params["status_code"], params["json_field"], params["json_value"])
+        else:
+            healthy, reason = False, error
+        if not healthy:
+            soak["reason"] = "unhealthy after %.1fs of the soak: %s" % (clock() - started, reason)
+            break
+        if watch_errors:
+            total, error = read_error_total(params, do_fetch)
+            if error:
+                soak["reason"] = error
+                break
+            if total < baseline:
+                soak["reason"] = ("the error counters went down from %g to %g after %.1fs of the soak: the release restarted"
+                                  % (baseline, total, clock() - started))
+                break
+            soak["errors"] = total - baseline
+            if soak["errors"] > params["max_errors"]:
+                soak["reason"] = ("%g failed requests after %.1fs of the soak (%s; at most %g allowed)"
+                                  % (soak["errors"], clock() - started, ", ".join(params["error_metrics"]), params["max_errors"]))
+                break
+    soak["seconds"] = round(clock() - started, 3)
+    return soak
+
+
 def run_gate(params, clock=time.monotonic, sleep=time.sleep, do_probe=probe):
     started = clock()
     deadline = started + params["timeout"]
@@ -269,6 +379,11 @@ def main():
             ca_path=dict(type="path"),
             headers=dict(type="dict", default={}),
             probe_in_check_mode=dict(type="bool", default=False),
+            soak_seconds=dict(type="float", default=0),
+            soak_interval=dict(type="float", default=2),
+            metrics_url=dict(type="str"),
+            error_metrics=dict(type="list", elements="str", default=[]),
+            max_errors=dict(type="float", default=0),
         ),
         required_together=[("json_field", "json_value")],
         supports_check_mode=True,
@@ -283,6 +398,12 @@ def main():
         module.fail_json(msg="backoff must be at least 1")
     if params["consecutive_successes"] < 1:
         module.fail_json(msg="consecutive_successes must be at least 1")
+    if params["soak_seconds"] < 0 or params["soak_interval"] <= 0 or params["max_errors"] < 0:
+        module.fail_json(msg="soak_seconds and max_errors must be at least 0 and soak_interval greater than 0")
+    if params["error_metrics"] and not params["metrics_url"]:
+        module.fail_json(msg="error_metrics needs metrics_url: the page the error counters are read from")
+    if params["metrics_url"] and not params["metrics_url"].startswith(("http://", "https://")):
+        module.fail_json(msg="metrics_url must start with http:// or https://, got %s" % params["metrics_url"])
 
     if module.check_mode and not params["probe_in_check_mode"]:
         module.exit_json(changed=False, healthy=True, skipped_probe=True, elapsed=0.0, time_to_healthy=None,
@@ -293,8 +414,16 @@ def main():
     if not result["healthy"]:
         module.fail_json(changed=False, msg="%s not healthy after %.1fs and %d attempts: %s"
                          % (params["url"], result["elapsed"], result["attempts"], result["last_error"]), **result)
-    module.exit_json(changed=False, msg="%s healthy after %.3fs (%d attempts)"
-                     % (params["url"], result["time_to_healthy"] or 0.0, result["attempts"]), **result)
+    if params["soak_seconds"] > 0:
+        result["soak"] = run_soak(params)
+        if not result["soak"]["passed"]:
+            module.fail_json(changed=False, msg="%s was healthy after %.1fs but failed its %gs soak: %s"
+                             % (params["url"], result["time_to_healthy"] or 0.0, params["soak_seconds"],
+                                result["soak"]["reason"]), **result)
+    module.exit_json(changed=False, msg="%s healthy after %.3fs (%d attempts)%s"
+                     % (params["url"], result["time_to_healthy"] or 0.0, result["attempts"],
+                        ", then through a %gs soak (%d checks)" % (params["soak_seconds"], result["soak"]["checks"])
+                        if "soak" in result else ""), **result)
 
 
 if __name__ == "__main__":

@@ -248,3 +248,19 @@ def test_bad_config_exits_2_with_a_message(tmp_path):
     config.write_text("port = 70000\n")
     proc = subprocess.run([sys.executable, SCRIPT, "--config", str(config)], capture_output=True, timeout=10, check=False)
     assert proc.returncode == 2 and b"out of range" in proc.stderr
+
+
+def test_fail_requests_after_seconds_fails_users_but_not_health(tmp_path):
+    svc = Service(tmp_path, extra="fail_requests_after_seconds = 0.5\n")
+    try:
+        assert request(svc.port, "GET", "/")[0] == 200
+        time.sleep(0.6)
+        assert request(svc.port, "GET", "/")[0] == 500
+        assert request(svc.port, "GET", "/api/records")[0] == 500
+        status, body = request(svc.port, "GET", "/health")
+        assert status == 200 and json.loads(body)["status"] == "ok"
+        metrics = request(svc.port, "GET", "/metrics")[1].decode()
+        assert 'prodready_demo_http_errors_total{path="/"} 1' in metrics
+        assert 'prodready_demo_http_errors_total{path="/api/records"} 1' in metrics
+    finally:
+        svc.stop()

@@ -33,7 +33,10 @@ Configuration (TOML; every key optional)
 (``$STATE_DIRECTORY/records.sqlite3`` or ``./records.sqlite3``), ``fail_health`` (false),
 ``drain_seconds`` (1.0: how long /health reports "draining" and requests are still served after
 SIGTERM), ``credential`` (``hmac_key``: the file name read from ``$CREDENTIALS_DIRECTORY``),
-``require_secret`` (false: when true, a missing secret fails /health), ``max_body_bytes`` (65536).
+``require_secret`` (false: when true, a missing secret fails /health), ``max_body_bytes`` (65536),
+``fail_requests_after_seconds`` (0: never; else every request but /health and /metrics answers 500
+once the process has run that long, while /health stays ok - a release that passes its health
+gate and then fails its users, which only a canary soak that watches the error counters catches).
 
 The secret is read from the systemd credential directory (``LoadCredential=``), never from the
 config or the command line, so it is neither in the unit nor in the process list.
@@ -68,6 +71,7 @@ DEFAULTS = {
     "credential": "hmac_key",
     "require_secret": False,
     "max_body_bytes": 65536,
+    "fail_requests_after_seconds": 0.0,
 }
 
 
@@ -96,6 +100,7 @@ def load_config(path, overrides=None):
         config["port"] = int(config["port"])
         config["drain_seconds"] = float(config["drain_seconds"])
         config["max_body_bytes"] = int(config["max_body_bytes"])
+        config["fail_requests_after_seconds"] = float(config["fail_requests_after_seconds"])
     except (TypeError, ValueError) as exc:
         raise ConfigError("config %s: %s" % (path, exc))
     if not 0 <= config["port"] <= 65535:
@@ -388,6 +393,9 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, server.metrics.render(server.config["version"], server.store.count(),
                                                          server.draining.is_set(), database_up),
                               "text/plain; version=0.0.4; charset=utf-8")
+        failing_after = server.config["fail_requests_after_seconds"]
+        if failing_after > 0 and time.time() - server.started >= failing_after:
+            return self._send(500, {"error": "fail_requests_after_seconds is set: failing on purpose"})
         if path == "/api/records" and method == "POST":
             return self._post_record()
         if path == "/api/records" and method in ("GET", "HEAD"):

@@ -1,5 +1,6 @@
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -130,3 +131,110 @@ def test_real_connection_refused_is_retried_until_deadline():
     assert result["healthy"] is False
     assert result["attempts"] >= 2
     assert "cannot connect" in result["last_error"]
+
+
+# The canary soak (run_soak): every check must stay healthy and the error counters must not grow.
+OK = (200, b'{"status": "ok"}', None)
+ERRORS = "# TYPE app_errors_total counter\napp_errors_total{path=\"/\"} %d\napp_errors_total{path=\"/x\"} 1\n"
+
+
+def metrics_pages(totals):
+    pages = [(200, (ERRORS % total).encode(), None) for total in totals]
+
+    def do_fetch(p, time_left):
+        assert p["url"] == "http://127.0.0.1:1/metrics"
+        return pages.pop(0) if len(pages) > 1 else pages[0]
+    return do_fetch
+
+
+def soak_params(**kw):
+    base = dict(soak_seconds=10.0, soak_interval=2.0, metrics_url="http://127.0.0.1:1/metrics",
+                error_metrics=["app_errors_total"], max_errors=0.0)
+    base.update(kw)
+    return params(**base)
+
+
+def test_soak_passes_when_healthy_and_no_new_errors():
+    clock = FakeClock()
+    soak = health_gate.run_soak(soak_params(), clock.clock, clock.sleep, scripted([OK]), metrics_pages([4]))
+    assert soak["passed"] is True
+    assert soak["checks"] == 5
+    assert soak["errors"] == 0
+    assert soak["seconds"] == pytest.approx(10.0)
+
+
+def test_soak_fails_on_growing_error_counters_with_the_count():
+    clock = FakeClock()
+    soak = health_gate.run_soak(soak_params(), clock.clock, clock.sleep, scripted([OK]), metrics_pages([4, 4, 4, 7]))
+    assert soak["passed"] is False
+    assert soak["checks"] == 3
+    assert soak["errors"] == 3
+    assert "3 failed requests after 6.0s of the soak (app_errors_total; at most 0 allowed)" == soak["reason"]
+
+
+def test_soak_tolerates_max_errors():
+    clock = FakeClock()
+    soak = health_gate.run_soak(soak_params(max_errors=3.0), clock.clock, clock.sleep, scripted([OK]),
+                                metrics_pages([4, 5, 7]))
+    assert soak["passed"] is True and soak["errors"] == 3
+
+
+def test_soak_fails_when_health_turns_bad():
+    clock = FakeClock()
+    soak = health_gate.run_soak(params(soak_seconds=10.0, soak_interval=2.0, metrics_url=None, error_metrics=[],
+                                       max_errors=0.0),
+                                clock.clock, clock.sleep, scripted([OK, OK, (503, b'{"status": "fail"}', None)]))
+    assert soak["passed"] is False
+    assert soak["errors"] is None
+    assert soak["reason"] == "unhealthy after 6.0s of the soak: status 503, expected 200"
+
+
+def test_soak_fails_when_the_counters_go_down_because_the_release_restarted():
+    clock = FakeClock()
+    soak = health_gate.run_soak(soak_params(), clock.clock, clock.sleep, scripted([OK]), metrics_pages([9, 9, 0]))
+    assert soak["passed"] is False
+    assert "went down from 10 to 1" in soak["reason"] and "restarted" in soak["reason"]
+
+
+def test_soak_fails_when_the_metrics_page_is_unreadable():
+    clock = FakeClock()
+    soak = health_gate.run_soak(soak_params(), clock.clock, clock.sleep, scripted([OK]),
+                                lambda p, t: (200, b"garbage here too\n", None))
+    assert soak["passed"] is False
+    assert soak["reason"].startswith("metrics page http://127.0.0.1:1/metrics: line 1: not a sample")
+    soak = health_gate.run_soak(soak_params(), clock.clock, clock.sleep, scripted([OK]),
+                                lambda p, t: (None, b"", "cannot connect: refused"))
+    assert soak["reason"] == "metrics page http://127.0.0.1:1/metrics: cannot connect: refused"
+
+
+def test_real_demo_service_soak_catches_a_release_that_fails_its_users(tmp_path):
+    """The demo service with fail_requests_after_seconds: /health stays ok, user requests turn 500;
+    the soak reads its /metrics and fails, while the same soak passes on a good release."""
+    from tests.unit.test_demo_service import Service, request  # the real process helper
+    results = {}
+    for name, extra in (("good", ""), ("bad", "fail_requests_after_seconds = 0.3\n")):
+        directory = tmp_path / name
+        directory.mkdir()
+        svc = Service(directory, extra=extra)
+        stop = threading.Event()
+
+        def users(port=svc.port):
+            for _ in range(400):  # bounded: at most 400 requests, every 10 ms
+                if stop.is_set():
+                    return
+                request(port, "GET", "/")
+                time.sleep(0.01)
+        thread = threading.Thread(target=users, daemon=True)
+        thread.start()
+        try:
+            base = "http://127.0.0.1:%d" % svc.port
+            results[name] = health_gate.run_soak(params(url=base + "/health", json_field="status", json_value="ok",
+                                                        soak_seconds=1.5, soak_interval=0.25, metrics_url=base + "/metrics",
+                                                        error_metrics=["prodready_demo_http_errors_total"], max_errors=0.0))
+        finally:
+            stop.set()
+            thread.join(10)
+            svc.stop()
+    assert results["good"]["passed"] is True and results["good"]["errors"] == 0
+    assert results["bad"]["passed"] is False
+    assert "failed requests" in results["bad"]["reason"]
