@@ -45,7 +45,8 @@ tools/testbed.sh host "$HOST" 12 "$IP" >/dev/null
 # the client entries, under a prefix of the benchmark's own.
 python - "$WORK/hosts.yml" "$HOST" <<'PY'
 import json, subprocess, sys, yaml
-scenario = yaml.safe_load(open("molecule/postgresql/molecule.yml"))["provisioner"]["inventory"]["group_vars"]["database"]
+group_vars = yaml.safe_load(open("molecule/postgresql/molecule.yml"))["provisioner"]["inventory"]["group_vars"]
+scenario = {**group_vars.get("all", {}), **group_vars["database"]}
 variables = {k: v for k, v in scenario.items()
              if not k.startswith(("exporters_", "hardening_")) and k != "postgresql_pgbackrest_io_timeout"}
 variables.update({
