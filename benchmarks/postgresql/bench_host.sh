@@ -40,9 +40,15 @@ echo "BENCH generate_seconds=$(seconds "$t0" "$t1") database_bytes=$(sql -d post
 
 # Generating wrote about as much WAL as data, which the archiver pushes to the repository; a backup
 # started now would wait for that backlog (its stop segment is archived after it). Wait for it first.
+# Bounded: a backlog that does not drain in 30 minutes is an archiving failure, not a slow S3.
 t0=$(now)
 last=$(sql -d postgres -c "SELECT pg_walfile_name(pg_switch_wal())")
-until [ "$(sql -d postgres -c "SELECT coalesce(last_archived_wal, '') >= '$last' FROM pg_stat_archiver")" = t ]; do sleep 1; done
+for _ in $(seq 1800); do
+  [ "$(sql -d postgres -c "SELECT coalesce(last_archived_wal, '') >= '$last' FROM pg_stat_archiver")" = t ] && break
+  sleep 1
+done
+[ "$(sql -d postgres -c "SELECT coalesce(last_archived_wal, '') >= '$last' FROM pg_stat_archiver")" = t ] \
+  || { echo "WAL up to $last not archived after 30 min: $(sql -d postgres -c 'SELECT * FROM pg_stat_archiver')" >&2; exit 1; }
 echo "BENCH archive_catch_up_seconds=$(seconds "$t0" "$(now)")"
 
 # pgBackRest: a full backup to the S3 repository, then a restore into an empty directory and a
@@ -66,8 +72,14 @@ printf '%s\n' "port = $RESTORED_PORT" "listen_addresses = ''" "unix_socket_direc
 printf 'local all all peer\n' | as_pg tee "$RESTORED/pg_hba.conf" >/dev/null
 as_pg touch "$RESTORED/pg_ident.conf"
 as_pg "$BIN/pg_ctl" -D "$RESTORED" -l "$RESTORED/startup.log" -w -t 600 start >/dev/null
-until [ "$(sql -h /tmp -p "$RESTORED_PORT" -d postgres -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; do sleep 0.2; done
+# pg_ctl -w returns once the server accepts connections; it is writable once recovery has promoted.
+for _ in $(seq 3000); do
+  [ "$(sql -h /tmp -p "$RESTORED_PORT" -d postgres -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ] && break
+  sleep 0.2
+done
 t2=$(now)
+[ "$(sql -h /tmp -p "$RESTORED_PORT" -d postgres -c 'SELECT pg_is_in_recovery()')" = f ] \
+  || { echo "the restored server has not promoted after 10 min:" >&2; tail -20 "$RESTORED/startup.log" >&2; exit 1; }
 restored_rows=$(sql -h /tmp -p "$RESTORED_PORT" -d bench -c "SELECT count(*) FROM pgbench_accounts")
 as_pg "$BIN/pg_ctl" -D "$RESTORED" -m fast -w stop >/dev/null
 rm -rf "$RESTORED"

@@ -24,7 +24,9 @@ JOBS="${BENCH_PG_JOBS:-2}"
 HOST=bench-pg-1
 IP=172.30.100.125
 WORK=$(mktemp -d /tmp/prodready-bench-postgresql.XXXXXX)
+LOAD_SAMPLER=""
 cleanup() {
+  [ -z "$LOAD_SAMPLER" ] || kill "$LOAD_SAMPLER" 2>/dev/null || true
   tools/testbed.sh rm "$HOST" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
@@ -45,7 +47,8 @@ tools/testbed.sh host "$HOST" 12 "$IP" >/dev/null
 # the client entries, under a prefix of the benchmark's own.
 python - "$WORK/hosts.yml" "$HOST" <<'PY'
 import json, subprocess, sys, yaml
-scenario = yaml.safe_load(open("molecule/postgresql/molecule.yml"))["provisioner"]["inventory"]["group_vars"]["database"]
+group_vars = yaml.safe_load(open("molecule/postgresql/molecule.yml"))["provisioner"]["inventory"]["group_vars"]
+scenario = {**group_vars.get("all", {}), **group_vars["database"]}
 variables = {k: v for k, v in scenario.items()
              if not k.startswith(("exporters_", "hardening_")) and k != "postgresql_pgbackrest_io_timeout"}
 variables.update({
@@ -59,12 +62,21 @@ inventory = {"all": {"vars": connection, "children": {"database": {"vars": varia
 yaml.safe_dump(inventory, open(sys.argv[1], "w"), sort_keys=False)
 PY
 
+# The machine's 1-minute load every 10 s while the benchmark runs (2 cores, shared: the figures
+# below are only comparable between runs at a similar load).
+while sleep 10; do cut -d' ' -f1 /proc/loadavg; done >"$WORK/load" &
+LOAD_SAMPLER=$!
+
 t0=$(date +%s)
 MOLECULE_PROJECT_DIRECTORY="$REPO" MOLECULE_EPHEMERAL_DIRECTORY="$WORK" BENCH_PG_OUT="$WORK/bench.out" \
   BENCH_PG_SCALE="$SCALE" BENCH_PG_JOBS="$JOBS" \
   ansible-playbook -i "$WORK/hosts.yml" benchmarks/postgresql/bench.yml >"$WORK/run.log" 2>&1 \
   || { echo "FAILED (log tail below)"; tail -40 "$WORK/run.log"; exit 1; }
 echo "  whole run (prepare, converge, benchmark, clean-up): $(( $(date +%s) - t0 )) s"
+kill "$LOAD_SAMPLER" 2>/dev/null || true
+LOAD_SAMPLER=""
+echo "  machine load during the run (1-min load average every 10 s, $(nproc) CPUs):" \
+  "$(awk '{ s += $1; if ($1 > m) m = $1; n++ } END { if (n) printf "mean %.2f, max %.2f, %d samples", s / n, m, n; else print "no sample" }' "$WORK/load")"
 
 # "BENCH k=v k=v" lines → one value per key.
 declare -A f
