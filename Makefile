@@ -28,6 +28,7 @@ SCENARIOS ?= $(shell tools/scenarios.sh)
 
 help:
 	@echo "make demo      deploy the stack onto local systemd test hosts and print where to look"
+	@echo "make demo EXAMPLE=name   the same with a reference inventory: $(EXAMPLES)"
 	@echo "make test      full tier: check + every Molecule scenario"
 	@echo "make check     fast tier: yamllint, ansible-lint, ansible-test sanity, unit tests"
 	@echo "make molecule SCENARIO=name   one Molecule scenario"
@@ -95,13 +96,23 @@ test: check testbed
 test-vm: venv
 	@$(STAGE) test-vm tests/vm/run.sh
 
+# `make demo EXAMPLE=<system>`: one of the reference inventories of inventories/examples/ instead
+# of inventories/demo (each example's README maps its system's requirements to variables).
+EXAMPLES := $(sort $(patsubst inventories/examples/%/hosts.yml,%,$(wildcard inventories/examples/*/hosts.yml)))
+ifneq ($(EXAMPLE),)
+ifeq ($(filter $(EXAMPLE),$(EXAMPLES)),)
+$(error unknown EXAMPLE=$(EXAMPLE); the examples are: $(EXAMPLES) (inventories/examples/))
+endif
+DEMO_ENV := DEMO_INVENTORY=inventories/examples/$(EXAMPLE)
+endif
+
 demo: venv testbed
-	@$(STAGE) demo tools/demo.sh
+	@$(DEMO_ENV) $(STAGE) demo tools/demo.sh
 
 # The files a changed collection deploys show as integrity violations on the next `make demo`
 # (by design); this accepts them on the hosts that report them, after showing the drift.
 demo-rebaseline: venv
-	@$(STAGE) demo-rebaseline tools/demo.sh rebaseline
+	@$(DEMO_ENV) $(STAGE) demo-rebaseline tools/demo.sh rebaseline
 
 # Fault drill against the running demo: stop nginx, an app host, the S3 endpoint; the alerts
 # must reach a webhook receiver and resolve after the repair (docs/demo-faults.md).
