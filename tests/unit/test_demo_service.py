@@ -39,7 +39,8 @@ def request(port, method, path, body=None, timeout=5):
 
 
 class Service(object):
-    def __init__(self, tmp_path, version="1.2.3", fail_health=False, drain_seconds=0.2, secret=SECRET, extra=""):
+    def __init__(self, tmp_path, version="1.2.3", fail_health=False, drain_seconds=0.2, secret=SECRET, extra="",
+                 environ=None):
         self.port = free_port()
         self.db = tmp_path / "records.sqlite3"
         self.config = tmp_path / "config.toml"
@@ -49,6 +50,9 @@ class Service(object):
             % (version, self.port, self.db, "true" if fail_health else "false", drain_seconds, extra))
         env = dict(os.environ)
         env.pop("CREDENTIALS_DIRECTORY", None)
+        env.pop("DATABASE_URL", None)
+        env.pop("REDIS_URL", None)
+        env.update(environ or {})
         if secret is not None:
             creds = tmp_path / "credentials"
             creds.mkdir()

@@ -40,22 +40,37 @@ gate and then fails its users, which only a canary soak that watches the error c
 
 The secret is read from the systemd credential directory (``LoadCredential=``), never from the
 config or the command line, so it is neither in the unit nor in the process list.
+
+Dependencies (environment, e.g. the service role's ``service_secret_environment``)
+-------------------------------------------------------------------------------
+``DATABASE_URL`` (``postgresql://USER:PASSWORD@HOST[:PORT]/DB?sslmode=require|verify-full``
+[``&sslrootcert=PATH``]): ``/health`` and ``/metrics`` log in to PostgreSQL for real: TLS first
+(the server must accept it; ``verify-full`` checks the certificate against ``sslrootcert`` and the
+host name), then SCRAM-SHA-256 (the server's signature is checked too), then ``SELECT 1``.
+``REDIS_URL`` (``redis://USER:PASSWORD@HOST[:PORT][/DB]``): ``AUTH`` as the ACL user, then ``PING``.
+Each answers a ``postgresql`` / ``redis`` check in ``/health`` (a failed login fails it) and
+``prodready_dependency_up{kind="database",name="postgresql"}`` / ``{kind="cache",name="redis"}``.
+The clients are the few protocol messages a login needs, in the standard library (no driver).
 """
 
 import argparse
+import base64
 import hashlib
 import hmac
 import json
 import os
 import signal
+import socket
 import sqlite3
+import ssl
+import struct
 import sys
 import threading
 import time
 import tomllib
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 GENESIS_HASH = "0" * 64
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -75,8 +90,171 @@ DEFAULTS = {
 }
 
 
+DEPENDENCY_TIMEOUT = 3.0
+# PostgreSQL's SSLRequest and protocol 3.0 codes.
+PG_SSL_REQUEST = 80877103
+PG_PROTOCOL = 196608
+
+
 class ConfigError(ValueError):
     """The configuration file is missing, unreadable or has a wrong value."""
+
+
+class DependencyError(Exception):
+    """A dependency refused the login or answered something else than expected."""
+
+
+def _pg_read(sock):
+    """One backend message: (type byte, payload)."""
+    header = _read_exact(sock, 5)
+    length = struct.unpack("!I", header[1:])[0]
+    return header[:1], _read_exact(sock, length - 4)
+
+
+def _read_exact(sock, size):
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise DependencyError("the server closed the connection")
+        data += chunk
+    return data
+
+
+def _pg_error(payload):
+    fields = dict((part[:1], part[1:].decode("utf-8", "replace")) for part in payload.split(b"\0") if part)
+    return "%s: %s" % (fields.get(b"S", "ERROR"), fields.get(b"M", "unknown error"))
+
+
+def _pg_message(kind, payload):
+    return kind + struct.pack("!I", len(payload) + 4) + payload
+
+
+def _pg_expect_auth(sock, code):
+    kind, payload = _pg_read(sock)
+    if kind == b"E":
+        raise DependencyError(_pg_error(payload))
+    if kind != b"R" or struct.unpack("!I", payload[:4])[0] != code:
+        raise DependencyError("unexpected answer %r during authentication" % kind)
+    return payload[4:]
+
+
+def check_postgresql(url, timeout=DEPENDENCY_TIMEOUT):
+    """Log in as libpq would with ``url``: TLS, SCRAM-SHA-256, ``SELECT 1``. Returns what the
+    login saw ({"tls": version, "server_version": ...}); raises DependencyError or OSError."""
+    parts = urlsplit(url)
+    query = dict((key, values[-1]) for key, values in parse_qs(parts.query).items())
+    sslmode = query.get("sslmode", "require")
+    if parts.scheme not in ("postgresql", "postgres") or not parts.hostname or not parts.username:
+        raise DependencyError("DATABASE_URL must be postgresql://USER:PASSWORD@HOST[:PORT]/DB")
+    if sslmode not in ("require", "verify-ca", "verify-full"):
+        raise DependencyError("sslmode %s: only require, verify-ca or verify-full (TLS is not optional)" % sslmode)
+    user, password = unquote(parts.username), unquote(parts.password or "")
+    database = unquote(parts.path.lstrip("/")) or user
+    context = ssl.create_default_context(cafile=query.get("sslrootcert")) if sslmode != "require" \
+        else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = sslmode == "verify-full"
+    if sslmode == "require":  # libpq's require: encrypted, the certificate is not checked
+        context.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection((parts.hostname, parts.port or 5432), timeout=timeout)
+    try:
+        raw.sendall(struct.pack("!II", 8, PG_SSL_REQUEST))
+        if _read_exact(raw, 1) != b"S":
+            raise DependencyError("the server does not accept TLS")
+        sock = context.wrap_socket(raw, server_hostname=parts.hostname)
+    except BaseException:
+        raw.close()
+        raise
+    with sock:
+        params = b"".join(key + b"\0" + value.encode("utf-8") + b"\0" for key, value in
+                          ((b"user", user), (b"database", database), (b"application_name", "prodready-demo-health")))
+        body = struct.pack("!I", PG_PROTOCOL) + params + b"\0"
+        sock.sendall(struct.pack("!I", len(body) + 4) + body)
+        mechanisms = _pg_expect_auth(sock, 10).split(b"\0")
+        if b"SCRAM-SHA-256" not in mechanisms:
+            raise DependencyError("the server does not offer SCRAM-SHA-256")
+        client_nonce = base64.b64encode(os.urandom(18)).decode("ascii")
+        client_first_bare = "n=,r=" + client_nonce
+        first = ("n,," + client_first_bare).encode("ascii")
+        sock.sendall(_pg_message(b"p", b"SCRAM-SHA-256\0" + struct.pack("!I", len(first)) + first))
+        server_first = _pg_expect_auth(sock, 11).decode("ascii")
+        fields = dict(item.split("=", 1) for item in server_first.split(","))
+        if not fields.get("r", "").startswith(client_nonce):
+            raise DependencyError("the server's SCRAM nonce does not extend ours")
+        salted = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), base64.b64decode(fields["s"]), int(fields["i"]))
+        client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+        final_bare = "c=biws,r=" + fields["r"]
+        auth_message = ",".join((client_first_bare, server_first, final_bare)).encode("ascii")
+        signature = hmac.new(hashlib.sha256(client_key).digest(), auth_message, hashlib.sha256).digest()
+        proof = base64.b64encode(bytes(a ^ b for a, b in zip(client_key, signature))).decode("ascii")
+        sock.sendall(_pg_message(b"p", (final_bare + ",p=" + proof).encode("ascii")))
+        server_final = _pg_expect_auth(sock, 12).decode("ascii")
+        server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+        expected = base64.b64encode(hmac.new(server_key, auth_message, hashlib.sha256).digest()).decode("ascii")
+        if not hmac.compare_digest(server_final, "v=" + expected):
+            raise DependencyError("the server's SCRAM signature is wrong (not the server that holds the verifier)")
+        _pg_expect_auth(sock, 0)
+        seen = {"tls": sock.version()}
+        # The session's parameters up to the first ReadyForQuery, then the query's answer.
+        for query_text in (None, b"SELECT 1"):
+            if query_text:
+                sock.sendall(_pg_message(b"Q", query_text + b"\0"))
+            rows = 0
+            kind = None
+            while kind != b"Z":
+                kind, payload = _pg_read(sock)
+                if kind == b"E":
+                    raise DependencyError(_pg_error(payload))
+                if kind == b"S":
+                    key, value = payload.rstrip(b"\0").split(b"\0", 1)
+                    if key == b"server_version":
+                        seen["server_version"] = value.decode("utf-8", "replace")
+                rows += kind == b"D"
+            if query_text and not rows:
+                raise DependencyError("SELECT 1 returned no row")
+        sock.sendall(_pg_message(b"X", b""))
+    return seen
+
+
+def _resp_command(*words):
+    return b"*%d\r\n" % len(words) + b"".join(
+        b"$%d\r\n%s\r\n" % (len(word), word) for word in (w.encode("utf-8") for w in words))
+
+
+def check_redis(url, timeout=DEPENDENCY_TIMEOUT):
+    """AUTH as the URL's ACL user, then PING. Returns {}; raises DependencyError or OSError."""
+    parts = urlsplit(url)
+    if parts.scheme != "redis" or not parts.hostname or parts.password is None:
+        raise DependencyError("REDIS_URL must be redis://USER:PASSWORD@HOST[:PORT][/DB]")
+    words = ([unquote(parts.username)] if parts.username else []) + [unquote(parts.password)]
+    with socket.create_connection((parts.hostname, parts.port or 6379), timeout=timeout) as sock:
+        sock.sendall(_resp_command("AUTH", *words) + _resp_command("PING"))
+        with sock.makefile("rb") as answers:
+            for expected in (b"+OK", b"+PONG"):
+                line = answers.readline().rstrip(b"\r\n")
+                if line != expected:
+                    raise DependencyError(line.decode("utf-8", "replace") or "no answer")
+    return {}
+
+
+# The dependencies the environment names: (kind, name, environment variable, check).
+DEPENDENCIES = (("database", "postgresql", "DATABASE_URL", check_postgresql),
+                ("cache", "redis", "REDIS_URL", check_redis))
+
+
+def check_dependencies(environ=None):
+    """{name: (kind, check result)} for each dependency whose variable is set."""
+    environ = os.environ if environ is None else environ
+    results = {}
+    for kind, name, variable, check in DEPENDENCIES:
+        if not environ.get(variable):
+            continue
+        try:
+            results[name] = (kind, dict({"status": "ok"}, **check(environ[variable])))
+        except (DependencyError, OSError, ValueError, KeyError) as exc:
+            results[name] = (kind, {"status": "fail", "error": str(exc) or type(exc).__name__})
+    return results
 
 
 def load_config(path, overrides=None):
@@ -256,7 +434,7 @@ class Metrics(object):
             self.latency_sum += seconds
             self.latency_count += 1
 
-    def render(self, version, records, draining, database_up=None):
+    def render(self, version, records, draining, database_up=None, dependencies=None):
         lines = [
             "# HELP prodready_demo_build_info Version of the running demo service.",
             "# TYPE prodready_demo_build_info gauge",
@@ -299,6 +477,8 @@ class Metrics(object):
                 "# TYPE prodready_dependency_up gauge",
                 'prodready_dependency_up{kind="database",name="records"} %d' % (1 if database_up else 0),
             ]
+        for name, (kind, result) in sorted((dependencies or {}).items()):
+            lines.append('prodready_dependency_up{kind="%s",name="%s"} %d' % (kind, name, 1 if result["status"] == "ok" else 0))
         return "\n".join(lines) + "\n"
 
 
@@ -328,6 +508,8 @@ class DemoServer(ThreadingHTTPServer):
         else:
             checks["secret"] = {"status": "fail" if self.config["require_secret"] else "warn",
                                 "error": "no credential %r in $CREDENTIALS_DIRECTORY" % self.config["credential"]}
+        for name, (_kind, result) in check_dependencies().items():
+            checks[name] = result
         checks["config"] = ({"status": "fail", "error": "fail_health is set in the configuration"}
                             if self.config["fail_health"] else {"status": "ok"})
         failed = any(check["status"] == "fail" for check in checks.values())
@@ -398,7 +580,7 @@ class Handler(BaseHTTPRequestHandler):
             except sqlite3.Error:
                 database_up = False
             return self._send(200, server.metrics.render(server.config["version"], server.store.count(),
-                                                         server.draining.is_set(), database_up),
+                                                         server.draining.is_set(), database_up, check_dependencies()),
                               "text/plain; version=0.0.4; charset=utf-8")
         failing_after = server.config["fail_requests_after_seconds"]
         if failing_after > 0 and time.time() - server.started >= failing_after:
