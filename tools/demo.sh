@@ -84,7 +84,16 @@ if [ -n "$violating" ] && [ "${DEMO_REBASELINE:-0}" = 1 ]; then
   rebaseline "$violating"
   violating=$(status_and_violations)
 fi
-echo "compliance reports: $(cd reports/compliance 2>/dev/null && pwd || echo 'reports/compliance (not written)')"
+# Where the audit wrote its reports: the inventory's compliance_report_dir (each example has its own,
+# reports/compliance/<system>/), asked from Ansible (debug runs on the controller, no connection).
+report_dir=$("$BIN/ansible" -i "$INVENTORY" 'all[0]' -o -m ansible.builtin.debug \
+  -a 'msg={{ (compliance_report_dir | realpath) if compliance_report_dir is defined else "" }}' 2>/dev/null \
+  | "$BIN/python" -c 'import json, sys; print(json.loads(sys.stdin.read().split("=> ", 1)[1])["msg"])') || report_dir=""
+if [ -n "$report_dir" ] && [ -d "$report_dir" ]; then
+  echo "compliance reports: $report_dir/ (<host>.html, .json, .md)"
+else
+  echo "compliance reports: ${report_dir:-none (the inventory sets no compliance_report_dir)} (not written)"
+fi
 echo "site.yml on this run: $changed changed (a second 'make demo' converges with 0 changed)"
 if [ -n "$violating" ]; then
   cat <<EOF

@@ -27,6 +27,11 @@ PORT_NAMES = {
     9100: "node_exporter",
     9113: "nginx_exporter",
     9115: "blackbox",
+    9121: "redis_exporter",
+    9187: "postgres_exporter",
+    5432: "postgresql",
+    6379: "redis",
+    19532: "journal-remote",
 }
 COLUMNS = ("host", "address", "os", "groups", "runs", "health", "compliance", "integrity")
 # A query that answers on a fresh Prometheus: every scrape target and whether it is up.

@@ -40,6 +40,17 @@ def test_one_row_per_host_sorted_with_what_runs_health_score_and_integrity():
     assert all(line == line.rstrip() for line in lines)
 
 
+def test_the_data_tier_and_the_log_receiver_are_named():
+    database = {"host": "demo-db1", "address": "172.30.100.13", "os": "Debian 12.15", "systemd": "running",
+                "groups": ["backup", "cache", "database"], "listening": [22, 5432, 6379, 9100, 9121, 9187],
+                "loopback_only": [], "urls": []}
+    receiver = dict(MON, listening=[22, 9090, 9093, 9100, 19532])
+    rows = status_table([database, receiver])[2:4]
+    assert "sshd postgresql redis node_exporter redis_exporter postgres_exporter" in rows[0]
+    assert "backup,cache,database" in rows[0]
+    assert "alertmanager node_exporter journal-remote" in rows[1]
+
+
 def test_the_urls_to_open_include_a_working_prometheus_query_and_the_reports():
     lines = status_table([MON, WEB], report_dir="/work/reports/compliance/")
     opened = lines[lines.index("Open:") + 1:]
