@@ -49,6 +49,11 @@ FS_SKIP_TYPES = frozenset((
 # Bounds: a host with more than this is audited with error, not with a silently partial pass.
 FS_SCAN_MAX_ENTRIES = 3000000
 FS_SCAN_MAX_SECONDS = 60.0
+# systemd's DynamicUser= services (systemd-journal-upload among them) own their StateDirectory= and
+# the like under these trees with ids from this range, which have no passwd entry while the unit is
+# stopped; useradd never hands them out (UID_MAX 60000), so no account can inherit the files.
+FS_DYNAMIC_USER_TREES = ("/var/lib/private", "/var/cache/private", "/var/log/private")
+FS_DYNAMIC_USER_IDS = (61184, 65519)
 FS_PROPERTIES = ("suid_sgid", "world_writable_dirs", "world_writable_files", "unowned", "root_path")
 FS_EVIDENCE_ITEMS = 20
 

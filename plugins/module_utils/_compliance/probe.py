@@ -20,7 +20,8 @@ from ansible_collections.prodready.platform.plugins.module_utils.textfile import
     DEFAULT_TEXTFILE_DIR, MetricError, parse as parse_metrics)
 from ansible_collections.prodready.platform.plugins.module_utils._compliance.common import CheckError, short
 from ansible_collections.prodready.platform.plugins.module_utils._compliance.parsers import (
-    FS_PROPERTIES, FS_SCAN_MAX_ENTRIES, FS_SCAN_MAX_SECONDS, FS_SKIP_TREES, FS_SKIP_TYPES, SUDOERS_MAX_DEPTH,
+    FS_DYNAMIC_USER_IDS, FS_DYNAMIC_USER_TREES, FS_PROPERTIES, FS_SCAN_MAX_ENTRIES, FS_SCAN_MAX_SECONDS, FS_SKIP_TREES,
+    FS_SKIP_TYPES, SUDOERS_MAX_DEPTH,
     MODPROBE_DIRS, SYSCTL_DIRS, parse_apt_config_dump, parse_modprobe_conf, parse_mounts, parse_sudoers_lines,
     parse_sysctl_conf)
 
@@ -320,6 +321,8 @@ class Probe(object):
             start = time.time()
             skipped = set(FS_SKIP_TREES) | set(self.skipped_mounts())
             skip_real = set(self.path(p).rstrip("/") for p in skipped)
+            dynamic_real = tuple(self.path(p).rstrip("/") + "/" for p in FS_DYNAMIC_USER_TREES)
+            low, high = FS_DYNAMIC_USER_IDS
             found = dict((name, []) for name in FS_PROPERTIES if name != "root_path")
             unknown = {}
             entries = 0
@@ -363,7 +366,8 @@ class Probe(object):
                         ids = (info.st_uid, info.st_gid)
                         if ids not in unknown:
                             unknown[ids] = not (self._known_id(info.st_uid, True) and self._known_id(info.st_gid, False))
-                        if unknown[ids]:
+                        if unknown[ids] and not (entry.path.startswith(dynamic_real)
+                                                 and low <= info.st_uid <= high and low <= info.st_gid <= high):
                             found["unowned"].append(
                                 row or (self.unroot(entry.path), stat.S_IMODE(mode), info.st_uid, info.st_gid))
             found["entries"] = entries

@@ -553,6 +553,21 @@ def test_filesystem_planted_violation_fails_the_named_control(tmp_path, plant, f
     assert all(found[i]["status"] == "pass" for i in found if i != failing)
 
 
+def test_filesystem_dynamic_user_state_is_not_unowned_but_the_same_ids_elsewhere_are(tmp_path):
+    if os.getuid() != 0:
+        pytest.skip("chown to a foreign uid needs root")
+    fs_tree(tmp_path)
+    # systemd-journal-upload's StateDirectory= under DynamicUser=: an id of systemd's dynamic range.
+    os.chown(write(tmp_path, "/var/lib/private/systemd/journal-upload/state"), 63150, 63150)
+    os.chown(os.path.join(str(tmp_path), "var/lib/private/systemd/journal-upload"), 63150, 63150)
+    assert fs_statuses(tmp_path)[0]["FS-004"]["status"] == "pass"
+    # The same id outside the dynamic users' trees, or an id outside the range there, is unowned.
+    os.chown(write(tmp_path, "/var/lib/stray"), 63150, 63150)
+    os.chown(write(tmp_path, "/var/lib/private/orphan"), 4242, 4242)
+    evidence = fs_statuses(tmp_path)[0]["FS-004"]["evidence"]
+    assert "/var/lib/stray" in evidence and "/var/lib/private/orphan" in evidence and "journal-upload" not in evidence
+
+
 def test_filesystem_unowned_group_without_entry_fails(tmp_path):
     fs_tree(tmp_path)
     write(tmp_path, "/etc/group", "other:x:4343:\n")  # the test user's gid loses its group entry
