@@ -61,7 +61,7 @@ PY
 
 on_web() {  # command... (the probe's source on stdin)
   ssh -F "$SSH_DIR/config" -i "$SSH_DIR/id_ed25519" -o UserKnownHostsFile="$SSH_DIR/known_hosts" \
-    -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o BatchMode=yes "prodready-ansible@$WEB" "$@"
+    -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o BatchMode=yes -o LogLevel=ERROR "prodready-ansible@$WEB" "$@"
 }
 
 failed=0
