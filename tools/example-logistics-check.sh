@@ -12,7 +12,8 @@
 # 429, within 8 s (one request drips back into the bucket every 60/7 s). Then the same client sends
 # 110 GETs to / (not limited): all 2xx.
 # rolling-deploy: benchmarks/service/load_loop.py sends requests from this machine to the front
-# (4 workers, / and /health) while playbooks/deploy.yml rolls the app hosts to CHECK_VERSION
+# (4 workers on /: the API's /api/ is rate-limited, and /health through the front is the health of
+# whichever replica answers, 503 from one that drains, by design) while playbooks/deploy.yml rolls the app hosts to CHECK_VERSION
 # (default 2.0.0), then again while it rolls them back to the inventory's service_version, so the
 # example ends as site.yml leaves it. Each deploy must end rc 0 with 0 failed requests and the new
 # version served; the requests sent are counted.
@@ -43,7 +44,8 @@ host_var() {  # host variable
 }
 
 # A field of a JSON line (the file's last line): a dotted path; lists and objects print as JSON, a
-# missing field as "none". `versions.<v>` sums the answers of version <v> over the URLs.
+# missing field as "none". `versions.<v>` sums the answers of version <v> over the URLs,
+# `versions_except.<v>` those of every other version.
 field() {  # file path
   "$BIN/python" - "$1" "$2" <<'PY'
 import json, sys
@@ -51,6 +53,8 @@ data = json.loads(open(sys.argv[1], encoding="utf-8").read().splitlines()[-1])
 head, _, rest = sys.argv[2].partition(".")
 if head == "versions":
     value = sum(counts.get(rest, 0) for counts in data["versions"].values())
+elif head == "versions_except":
+    value = sum(n for counts in data["versions"].values() for version, n in counts.items() if version != rest)
 else:
     value = data
     for key in sys.argv[2].split("."):
@@ -94,20 +98,22 @@ rate_limit() {
 deploy_under_load() {  # version cafile web_address
   local version="$1" result="$LOG_DIR/deploy-$1.json" rc=0
   "$BIN/python" benchmarks/service/load_loop.py --connect "$3" --cafile "$2" \
-    --url "https://$WEB/" --url "https://$WEB/health" --workers 4 --pause 0.02 --warmup 30 --after 2 \
+    --url "https://$WEB/" --workers 4 --pause 0.02 --warmup 30 --after 2 \
     --max-requests 200000 --command-timeout 900 --log "$LOG_DIR/deploy-$version.log" \
     -- "$BIN/ansible-playbook" -i "$INVENTORY" playbooks/deploy.yml -e "service_version=$version" \
     | tail -n 1 >"$result" || rc=$?
   cat "$result"
-  local requests errors command_rc served
+  local requests errors command_rc served before
   requests=$(field "$result" requests)
   errors=$(field "$result" errors)
   command_rc=$(field "$result" command.rc)
   served=$(field "$result" "versions.$version")
-  if [ "$rc" -eq 0 ] && [ "$errors" = 0 ] && [ "$command_rc" = 0 ] && [ "$served" -gt 0 ]; then
-    summary+=("rolling deploy to $version under load: $requests requests, 0 failed, $served answered by $version, deploy $(field "$result" command.seconds) s")
+  before=$(field "$result" "versions_except.$version")
+  # Both versions answered: the replicas really changed release while the load ran.
+  if [ "$rc" -eq 0 ] && [ "$errors" = 0 ] && [ "$command_rc" = 0 ] && [ "$served" -gt 0 ] && [ "$before" -gt 0 ]; then
+    summary+=("rolling deploy to $version under load: $requests requests, 0 failed ($before answered by the release before, $served by $version), deploy $(field "$result" command.seconds) s")
   else
-    summary+=("rolling deploy to $version under load: FAILED: $requests requests, $errors failed, deploy rc $command_rc, $served answered by $version (log: $LOG_DIR/deploy-$version.log)")
+    summary+=("rolling deploy to $version under load: FAILED: $requests requests, $errors failed, deploy rc $command_rc, $before answered by the release before and $served by $version (both must be > 0; log: $LOG_DIR/deploy-$version.log)")
     failed=1
   fi
 }
