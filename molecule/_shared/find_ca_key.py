@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Print every file under ROOT... that holds the private key of the CA certificate CA_CERT (PEM),
 one path a line; prints nothing when no file does. Reads the regular files up to 1 MiB that contain
-a PEM private key block without a passphrase (the logs CA's key has none)."""
+a PEM private key block without a passphrase (the CA keys of the logs, tls and exporters roles
+have none in the scenarios)."""
 import os
 import sys
 
