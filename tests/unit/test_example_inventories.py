@@ -218,7 +218,7 @@ def test_postgresql_certificates_come_from_the_tls_ca_on_the_controller(example,
     web = [rendered[host] for host in data["web"]["hosts"]]
     databases = [rendered[host] for host in data["database"]["hosts"]]
     assert web and databases
-    assert all(host["tls_internal_ca_host"] == "localhost" for host in web)
+    assert all(host.get("tls_internal_ca_host", "localhost") == "localhost" for host in web)
     ca_dirs = set(host["tls_internal_ca_dir"] for host in web)
     assert len(ca_dirs) == 1
     for host in databases:
