@@ -11,7 +11,9 @@ Workers start first; the command starts once every URL has answered 2xx (``--war
 load goes on ``--after`` seconds after the command ended. Each worker keeps one keep-alive
 HTTPS connection (as a browser does) and sends GETs round-robin over the URLs, pausing
 ``--pause`` seconds between requests. ``--connect`` pins the TCP address while SNI, the
-certificate check and ``Host`` use the URL's name (like ``curl --resolve``).
+certificate check and ``Host`` use the URL's name (like ``curl --resolve``). Bounds: the command is
+killed after ``--command-timeout`` seconds and the workers stop after ``--max-requests`` requests
+(either makes the run fail: the load did not cover the whole command).
 
 A request FAILS when it gets no answer (refused, reset, timeout, TLS error) or a status outside
 2xx. Like urllib3 and browsers (RFC 9112 section 9.3.1), a GET that fails on a *reused*
@@ -27,8 +29,8 @@ The command's output goes to ``--log``. The last line of stdout is one JSON obje
      "latency_ms": {"p50": 4.1, "p99": 38.0, "max": 120.5}}
 
 ``versions`` counts the ``version`` field of JSON answers per URL, which shows traffic moving
-from one release to the next. Exit status: 0 when no request failed, 1 otherwise (the command's
-exit status is in the JSON), 2 when the URLs never answered before the command (it is not run).
+from one release to the next. Exit status: 0 when no request failed, 1 otherwise or when a bound
+was hit (the command's exit status is in the JSON), 2 when the URLs never answered before the command (it is not run).
 """
 
 import argparse
@@ -75,8 +77,10 @@ class PinnedHTTPConnection(http.client.HTTPConnection):
 
 
 class Stats:
-    def __init__(self, urls):
+    def __init__(self, urls, max_requests=0, stop=None):
         self.lock = threading.Lock()
+        self.max_requests = max_requests
+        self.stop = stop
         self.requests = 0
         self.errors = 0
         self.stale_retries = 0
@@ -89,6 +93,8 @@ class Stats:
     def record(self, url, elapsed, status=None, version=None, error=None, at=0.0):
         with self.lock:
             self.requests += 1
+            if self.max_requests and self.requests >= self.max_requests:
+                self.stop.set()
             self.latencies.append(elapsed)
             if status is not None:
                 self.status[str(status)] = self.status.get(str(status), 0) + 1
@@ -213,6 +219,10 @@ def main(argv=None):
     parser.add_argument("--after", type=float, default=1.0, help="seconds of load after the command ended")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load when no command is given")
     parser.add_argument("--log", help="file for the command's output (default: inherit stdout/stderr)")
+    parser.add_argument("--max-requests", type=int, default=0,
+                        help="stop the workers after this many requests (0: no bound); reaching it fails the run")
+    parser.add_argument("--command-timeout", type=float, default=0.0,
+                        help="kill the command after this many seconds (0: no bound); a kill fails the run")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- command to run under load")
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -223,8 +233,8 @@ def main(argv=None):
         context.verify_mode = ssl.CERT_NONE
     args.context = context
     targets = parse_targets(args.url)
-    stats = Stats(args.url)
     stop = threading.Event()
+    stats = Stats(args.url, max(0, args.max_requests), stop)
     started = time.monotonic()
     workers = [Worker(i, args, targets, stats, stop, started) for i in range(max(1, args.workers))]
     for worker in workers:
@@ -243,7 +253,11 @@ def main(argv=None):
         log = open(args.log, "w", encoding="utf-8") if args.log else None  # pylint: disable=consider-using-with
         t0 = time.monotonic()
         try:
-            rc = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT if log else None)
+            rc = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT if log else None,
+                                 timeout=args.command_timeout if args.command_timeout > 0 else None)
+        except subprocess.TimeoutExpired:
+            rc = None
+            result["command_timed_out"] = True
         finally:
             if log:
                 log.close()
@@ -260,6 +274,7 @@ def main(argv=None):
         latencies = stats.latencies
         result.update({
             "requests": stats.requests,
+            "max_requests_reached": bool(stats.max_requests and stats.requests >= stats.max_requests),
             "errors": stats.errors,
             "stale_retries": stats.stale_retries,
             "status": stats.status,
@@ -274,6 +289,8 @@ def main(argv=None):
     sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
     if "warmup_failed" in result:
         return 2
+    if result["max_requests_reached"] or result.get("command_timed_out"):
+        return 1
     return 0 if result["errors"] == 0 else 1
 
 

@@ -201,3 +201,28 @@ def test_make_demo_refuses_an_unknown_example():
 def test_make_demo_passes_the_example_inventory():
     output = run("make", "-n", "demo", "EXAMPLE=provenance-ledger")
     assert "DEMO_INVENTORY=inventories/examples/provenance-ledger" in output
+
+
+@pytest.mark.parametrize("example", ["analytics-app", "logistics-api"])
+def test_postgresql_certificates_come_from_the_tls_ca_on_the_controller(example, tmp_path):
+    """No CA key on a guarded host: the tls role's CA is on the controller, PostgreSQL's certificate
+    comes from that CA (same directory; postgresql_tls_ca_host left to its default, which follows
+    tls_internal_ca_host and is the controller on a host outside the web group), and the probes read
+    its certificate there."""
+    data = inventory(os.path.join(EXAMPLES_DIR, example))
+    run(os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(EXAMPLES_DIR, example),
+        os.path.join(ROOT, "tests", "unit", "files", "render_role_variables.yml"),
+        "-e", "ansible_connection=local", "-e", "render_dir=%s" % tmp_path,
+        "-e", "render_prefixes=^(tls_internal_ca_|postgresql_tls_|monitoring_blackbox_ca_)")
+    rendered = dict((path.stem, json.loads(path.read_text())) for path in tmp_path.glob("*.json"))
+    web = [rendered[host] for host in data["web"]["hosts"]]
+    databases = [rendered[host] for host in data["database"]["hosts"]]
+    assert web and databases
+    assert all(host.get("tls_internal_ca_host", "localhost") == "localhost" for host in web)
+    ca_dirs = set(host["tls_internal_ca_dir"] for host in web)
+    assert len(ca_dirs) == 1
+    for host in databases:
+        assert "postgresql_tls_ca_host" not in host and host.get("tls_internal_ca_host", "localhost") == "localhost"
+        assert host["postgresql_tls_source"] == "internal_ca" and host["postgresql_tls_ca_dir"] in ca_dirs
+    for host in data["monitoring"]["hosts"]:
+        assert rendered[host]["monitoring_blackbox_ca_from_host"] == "localhost"

@@ -106,6 +106,19 @@ def _eval_systemd_unit(check, props):
     return problems, "%s%s (%s)" % (summary, "; " + " ".join(shown) if shown else "", _unit_source(props))
 
 
+def _unused_instance(name, props):
+    """An instance of a template unit that the host does not have: systemd loads any instance name
+    of an installed template (postgresql@17-main.service on a host with only the 15 cluster), so
+    one that is not enabled, not running, not masked and has no drop-in of its own is absent."""
+    template, _at, instance = name.partition("@")
+    if not template or not instance or instance.startswith("."):
+        return False
+    file_state = props.get("UnitFileState", "")
+    own_drop_ins = [path for path in props.get("DropInPaths", "").split() if "/%s.d/" % name in path]
+    return (props.get("LoadState") == "loaded" and props.get("ActiveState") == "inactive"
+            and file_state not in ENABLED_STATES and not file_state.startswith("masked") and not own_drop_ins)
+
+
 def _eval_systemd(check, probe):
     ok, evidence = True, []
     for name in as_list(check["unit"]):
@@ -114,6 +127,10 @@ def _eval_systemd(check, probe):
             allowed = bool(check.get("absent_ok"))
             ok = ok and allowed
             evidence.append("%s not found%s" % (name, " (allowed: absent_ok)" if allowed else ""))
+            continue
+        if check.get("absent_ok") and _unused_instance(name, props):
+            evidence.append("%s only an instance name of %s, neither enabled nor running (allowed: absent_ok)"
+                            % (name, props.get("FragmentPath") or "its template"))
             continue
         problems, text = _eval_systemd_unit(check, props)
         ok = ok and not problems

@@ -764,6 +764,25 @@ UNITS = {
                             "FragmentPath": "/dev/null", "DropInPaths": ""},
     "debug-shell.service": {"LoadState": "loaded", "ActiveState": "inactive", "UnitFileState": "disabled",
                             "FragmentPath": "/lib/systemd/system/debug-shell.service", "DropInPaths": ""},
+    # systemd loads any instance name of an installed template: Debian 12's postgresql@.service with
+    # only the 15 cluster, asked about 17 too (as `systemctl show` answers on such a host).
+    "postgresql@15-main.service": {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled-runtime",
+                                   "FragmentPath": "/lib/systemd/system/postgresql@.service",
+                                   "DropInPaths": "/etc/systemd/system/postgresql@15-main.service.d/prodready-hardening.conf",
+                                   "User": "postgres", "NoNewPrivileges": "yes", "ProtectSystem": "strict"},
+    "postgresql@17-main.service": {"LoadState": "loaded", "ActiveState": "inactive", "UnitFileState": "disabled",
+                                   "FragmentPath": "/lib/systemd/system/postgresql@.service", "DropInPaths": "",
+                                   "User": "", "NoNewPrivileges": "no", "ProtectSystem": "no"},
+    "postgresql@16-main.service": {"LoadState": "loaded", "ActiveState": "inactive", "UnitFileState": "disabled",
+                                   "FragmentPath": "/lib/systemd/system/postgresql@.service",
+                                   "DropInPaths": "/etc/systemd/system/postgresql@16-main.service.d/weaker.conf",
+                                   "User": "", "NoNewPrivileges": "no", "ProtectSystem": "no"},
+    "postgresql@14-main.service": {"LoadState": "loaded", "ActiveState": "failed", "UnitFileState": "disabled",
+                                   "FragmentPath": "/lib/systemd/system/postgresql@.service", "DropInPaths": "",
+                                   "User": "", "NoNewPrivileges": "no", "ProtectSystem": "no"},
+    "plain-disabled.service": {"LoadState": "loaded", "ActiveState": "inactive", "UnitFileState": "disabled",
+                               "FragmentPath": "/lib/systemd/system/plain-disabled.service", "DropInPaths": "",
+                               "User": "", "NoNewPrivileges": "no", "ProtectSystem": "no"},
 }
 
 
@@ -797,6 +816,30 @@ def test_systemd_state_and_properties_name_the_drop_in(tmp_path):
     # one systemctl show for every unit and every property of the audit
     shows = [call for call in runner.calls if call[:2] == ["systemctl", "show"]]
     assert len(shows) == 1 and "ProtectSystem" in shows[0][3]
+
+
+def test_systemd_absent_ok_passes_an_instance_name_the_host_does_not_run(tmp_path):
+    """PG-004 on a Debian 12 host: postgresql@17-main.service is only a name systemd can load from the
+    template; with absent_ok it counts as absent. A running instance, an instance with a drop-in of
+    its own, a failed one and a plain disabled unit are still judged, and without absent_ok too."""
+    runner = FakeRunner({("systemctl", "show"): systemctl_show_properties})
+    sandbox = {"User": {"equals": "postgres"}, "NoNewPrivileges": {"equals": "yes"}, "ProtectSystem": {"equals": "strict"}}
+    result = audit(tmp_path, [
+        control("I-1", {"type": "systemd", "unit": ["postgresql@15-main.service", "postgresql@17-main.service"],
+                        "absent_ok": True, "properties": sandbox}),
+        control("I-2", {"type": "systemd", "unit": ["postgresql@15-main.service", "postgresql@17-main.service"],
+                        "properties": sandbox}),
+        control("I-3", {"type": "systemd", "unit": "postgresql@16-main.service", "absent_ok": True, "properties": sandbox}),
+        control("I-4", {"type": "systemd", "unit": "postgresql@14-main.service", "absent_ok": True, "properties": sandbox}),
+        control("I-5", {"type": "systemd", "unit": "plain-disabled.service", "absent_ok": True, "properties": sandbox}),
+    ], runner=runner)
+    got = dict((r["id"], r["status"]) for r in result["controls"])
+    assert got == {"I-1": "pass", "I-2": "fail", "I-3": "fail", "I-4": "fail", "I-5": "fail"}
+    evidence = status(result, "I-1")["evidence"]
+    assert "postgresql@15-main.service enabled=enabled-runtime" in evidence
+    assert "postgresql@17-main.service only an instance name of /lib/systemd/system/postgresql@.service" in evidence
+    assert "ProtectSystem 'no' != 'strict'" in status(result, "I-2")["evidence"]
+    assert "postgresql@16-main.service.d/weaker.conf" in status(result, "I-3")["evidence"]
 
 
 @pytest.mark.parametrize("check, message", [
