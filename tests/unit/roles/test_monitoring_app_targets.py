@@ -69,3 +69,13 @@ def test_apps_with_metrics_get_no_probe_job():
     config = render({"app1": {}, "app2": {}})
     assert targets(job(config, "app")) == {"app1": ["app1:8080"], "app2": ["app2:8080"]}
     assert job(config, "blackbox_app") is None
+
+
+def test_probed_app_hosts_keep_the_inventory_order():
+    # A set's order follows the process's string hash seed: a list built through one changes from run
+    # to run, and so would prometheus.yml (a change and a reload on a converged host).
+    hosts = {"app%02d" % number: {"ansible_host": "10.0.0.%d" % number, "monitoring_app_metrics_enabled": False}
+             for number in range(1, 21)}
+    config = render(hosts)
+    probed = [static["labels"]["host"] for static in job(config, "blackbox_app")["static_configs"]]
+    assert probed == sorted(hosts)
