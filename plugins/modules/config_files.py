@@ -95,6 +95,18 @@ options:
         description: Leave the content out of diffs (set it for keys and credentials).
         type: bool
         default: false
+  secret_content:
+    description:
+      - The content of secret files (keys, credentials, configuration holding passwords), by path.
+        An item of O(files) whose path is a key here and that has no O(files[].content) of its own
+        takes its content from here and is treated as O(files[].secret).
+      - The option is C(no_log) - Ansible keeps its values out of the module's logs and results -
+        so one task writes secret files beside others without a task-level C(no_log), and diff
+        mode still shows the other files' changes. As for every C(no_log) value, a content is also
+        masked wherever it would appear in the task's output; whole files do not match anything else.
+      - A path here without an item in O(files) is an error (a secret that would silently not be written).
+    type: dict
+    default: {}
 notes:
   - Supports check mode and diff mode.
 """
@@ -121,6 +133,16 @@ EXAMPLES = r"""
         src: releases/2.0.0
       - path: /etc/systemd/system/app.service
         content: "{{ lookup('ansible.builtin.template', 'app.service.j2') }}"
+
+- name: Write the monitor's units and its configuration, which holds credentials, one module run
+  prodready.platform.config_files:
+    files:
+      - path: /etc/systemd/system/monitor.service
+        content: "{{ lookup('ansible.builtin.template', 'monitor.service.j2') }}"
+      - path: /etc/monitor/config.json
+        mode: "0600"
+    secret_content:
+      /etc/monitor/config.json: "{{ lookup('ansible.builtin.template', 'config.json.j2') }}"
 
 - name: Write a report on the controller as the controller's user (ownership unmanaged)
   prodready.platform.config_files:
@@ -366,6 +388,23 @@ def check_item(item):
         raise ItemError("%s: src is only for state=link" % item["path"])
 
 
+def attach_secret_content(items, secret_content):
+    """Give each item whose path is in secret_content that content, as a secret (no content in its
+    diff). The option itself is no_log, so the content stays out of logs and results."""
+    unused = set(secret_content or {})
+    for item in items:
+        if item["path"] not in unused:
+            continue
+        if item.get("content") is not None:
+            raise ItemError("%s: content is given both in files and in secret_content" % item["path"])
+        item["content"] = secret_content[item["path"]]
+        item["secret"] = True
+        unused.discard(item["path"])
+    if unused:
+        raise ItemError("secret_content names %s, which no item of files has as path" % ", ".join(sorted(unused)))
+    return items
+
+
 def run(items, check_mode, run_command):
     """Apply every item in order; returns (changed_paths, per-item results, diffs)."""
     for item in items:
@@ -408,6 +447,7 @@ def main():
                 secret=dict(type="bool", default=False),
                 manage_ownership=dict(type="bool", default=True),
             )),
+            secret_content=dict(type="dict", default={}, no_log=True),
         ),
         supports_check_mode=True,
     )
@@ -416,7 +456,8 @@ def main():
         return module.run_command(argv)
 
     try:
-        changed_paths, results, diffs = run(module.params["files"], module.check_mode, run_command)
+        items = attach_secret_content(module.params["files"], module.params["secret_content"])
+        changed_paths, results, diffs = run(items, module.check_mode, run_command)
     except ItemError as exc:
         applied = getattr(exc, "applied", [])
         module.fail_json(msg=to_native(exc), changed=bool(applied), changed_paths=applied)

@@ -295,3 +295,47 @@ def test_absent_removes_a_link_not_its_target(tmp_path):
     changed, dummy, dummy = apply([item(tmp_path / "l", state="absent")])
     assert changed == [str(tmp_path / "l")]
     assert not os.path.lexists(tmp_path / "l") and (tmp_path / "target").read_text() == "kept\n"
+
+
+def test_secret_content_fills_its_item_as_a_secret(tmp_path):
+    key = tmp_path / "key"
+    items = config_files.attach_secret_content(
+        [item(tmp_path / "plain", content="plain\n"), item(key, mode="0600")], {str(key): "hunter2\n"})
+    changed, results, diffs = apply(items)
+    assert changed == [str(tmp_path / "plain"), str(key)]
+    assert [result["reasons"] for result in results] == [["created"], ["created"]]
+    assert key.read_text() == "hunter2\n"
+    assert "hunter2" not in diffs[1]["after"]
+    assert "plain" in diffs[0]["after"]
+
+
+@pytest.mark.parametrize("items, secret, message", [
+    ([item("/etc/a", content="x")], {"/etc/a": "y"}, "both in files and in secret_content"),
+    ([item("/etc/a", content="x")], {"/etc/b": "y"}, "no item of files has as path"),
+])
+def test_secret_content_must_match_its_items(items, secret, message):
+    with pytest.raises(config_files.ItemError, match=message):
+        config_files.attach_secret_content(items, secret)
+
+
+def test_secret_content_stays_out_of_the_module_result(tmp_path):
+    """Through AnsibleModule: the option is no_log, so neither the result nor its invocation carries
+    the secret, while the other file's diff is still there."""
+    import json
+    import sys
+    key, plain = tmp_path / "key", tmp_path / "plain"
+    args = {"ANSIBLE_MODULE_ARGS": {
+        "files": [{"path": str(plain), "content": "visible\n", "owner": ME, "group": MY_GROUP},
+                  {"path": str(key), "mode": "0600", "owner": ME, "group": MY_GROUP}],
+        "secret_content": {str(key): "hunter2-secret-value\n"},
+        "_ansible_diff": True}}
+    args_file = tmp_path / "args.json"
+    args_file.write_text(json.dumps(args))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.run([sys.executable, config_files.__file__, str(args_file)],
+                          capture_output=True, text=True, check=False, env=env)
+    result = json.loads(proc.stdout)
+    assert result["changed"] is True, result
+    assert key.read_text() == "hunter2-secret-value\n"
+    assert "hunter2" not in proc.stdout
+    assert "visible" in json.dumps(result["diff"])
