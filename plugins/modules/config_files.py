@@ -33,6 +33,16 @@ description:
     task with C(no_log) and set O(files[].secret) so their diff carries no content.
   - A V(link) item points a symbolic link at O(files[].src). A new link is made beside the old one
     and renamed over it, so the path always resolves (the switch of a C(current) release link).
+  - A V(lines) item keeps O(files[].lines) in an existing file a package owns, as
+    M(prodready.platform.file_lines) does (the last line matching O(files[].lines[].regexp) is
+    replaced, else the line is inserted); the file is rewritten through a temporary file with its
+    own mode and owner, checked by O(files[].validate) when set.
+  - An V(attributes) item sets owner, group and mode of an existing path the module does not
+    write, as M(prodready.platform.file_attributes) does (O(files[].follow),
+    O(files[].statoverride)); a missing path is skipped and listed in RV(missing).
+  - The line edits and attribute decisions are those of the collection's
+    C(module_utils/_files/lines.py) and C(module_utils/_files/attributes.py), shared with
+    M(prodready.platform.file_lines) and M(prodready.platform.file_attributes).
   - SELinux contexts and file attributes are not managed (the collection targets Debian).
 author: prodready.platform maintainers (@prodready)
 options:
@@ -52,8 +62,12 @@ options:
             included, with mode 0755) and sets its mode and owner; V(absent) removes a file or
             an empty directory; V(link) makes the path a symbolic link to O(files[].src)
             (replacing a link that points elsewhere; its mode and ownership are not managed).
+          - V(lines) keeps O(files[].lines) in an existing regular file (its mode and owner are
+            kept; O(files[].mode), O(files[].owner) and O(files[].group) are not used).
+          - V(attributes) sets O(files[].owner), O(files[].group) and O(files[].mode) (required)
+            of an existing path; a missing path is skipped and listed in RV(missing).
         type: str
-        choices: [file, directory, absent, link]
+        choices: [file, directory, absent, link, lines, attributes]
         default: file
       content:
         description: The whole content of the file (V(file) only). Written exactly as given.
@@ -63,11 +77,43 @@ options:
           - The target of a V(link) item, written into the link as given (relative to the link's
             directory unless absolute); the target need not exist.
         type: str
+      lines:
+        description:
+          - The lines to keep in the file (V(lines) only, and required there), each as
+            M(prodready.platform.file_lines) keeps it.
+        type: list
+        elements: dict
+        suboptions:
+          line:
+            description: As O(prodready.platform.file_lines#module:files[].lines[].line).
+            type: str
+            required: true
+          regexp:
+            description: As O(prodready.platform.file_lines#module:files[].lines[].regexp).
+            type: str
+          insertafter:
+            description: As O(prodready.platform.file_lines#module:files[].lines[].insertafter) (mutually exclusive with insertbefore).
+            type: str
+          insertbefore:
+            description: As O(prodready.platform.file_lines#module:files[].lines[].insertbefore).
+            type: str
+      follow:
+        description:
+          - V(attributes) only. Change the target of a symbolic link (resolved fully) instead of
+            skipping the link; several links to one target change it once.
+        type: bool
+        default: false
+      statoverride:
+        description:
+          - V(attributes) only. Also keep a C(dpkg-statoverride) entry with this owner, group and
+            mode, so package upgrades keep them.
+        type: bool
+        default: false
       mode:
         description:
           - Octal mode, quoted, for example V("0640"). An unquoted V(0640) reaches the module as
             the integer 416 and is read as that mode, as M(ansible.builtin.file) does. Defaults
-            to V("0644") for files and V("0755") for directories.
+            to V("0644") for files and V("0755") for directories; required for V(attributes).
         type: raw
       owner:
         description: Owner name (or numeric id). Defaults to root.
@@ -90,6 +136,7 @@ options:
           - Command that checks the new file before it replaces the destination; C(%s) is the
             path of the temporary file, for example V(/usr/sbin/sshd -t -f %s). Runs without a
             shell. A non-zero exit fails the task and leaves the destination untouched.
+          - For V(file) and V(lines) items.
         type: str
       secret:
         description: Leave the content out of diffs (set it for keys and credentials).
@@ -157,6 +204,33 @@ EXAMPLES = r"""
         manage_ownership: false
   delegate_to: localhost
   become: false
+
+- name: Keep sshd_config's Include line first, then write the drop-in, one module run
+  prodready.platform.config_files:
+    files:
+      - path: /etc/ssh/sshd_config
+        state: lines
+        lines:
+          - regexp: '^\s*Include\s+/etc/ssh/sshd_config\.d/\*\.conf\s*$'
+            line: Include /etc/ssh/sshd_config.d/*.conf
+            insertbefore: BOF
+        validate: /usr/sbin/sshd -t -f %s
+      - path: /etc/ssh/sshd_config.d/00-hardening.conf
+        content: "{{ lookup('ansible.builtin.template', 'sshd-hardening.conf.j2') }}"
+        mode: "0600"
+        validate: /usr/sbin/sshd -t -f %s
+  notify: Reload sshd
+
+- name: Set login.defs defaults and tighten the account databases, one module run
+  prodready.platform.config_files:
+    files:
+      - path: /etc/login.defs
+        state: lines
+        lines:
+          - regexp: '^#?\s*UMASK\s'
+            line: "UMASK\t027"
+      - {path: /etc/shadow, state: attributes, owner: root, group: shadow, mode: "0640"}
+      - {path: /usr/bin/as, state: attributes, mode: "0750", follow: true, statoverride: true}
 """
 
 RETURN = r"""
@@ -179,15 +253,21 @@ items:
       description: Whether the item changed.
       type: bool
     reasons:
-      description: What differed, among V(created), V(content), V(mode), V(owner), V(group), V(removed), V(target).
+      description:
+        - What differed, among V(created), V(content), V(mode), V(owner), V(group), V(removed), V(target), V(statoverride).
+        - A V(lines) item that changed has V(content); an V(attributes) item whose path is missing has none.
       type: list
       elements: str
+missing:
+  description: The paths of V(attributes) items that do not exist (skipped), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [/usr/bin/gcc]
 """
 
 import errno
 import os
-import shlex
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
@@ -198,6 +278,9 @@ from ansible_collections.prodready.platform.plugins.module_utils.config_files im
     observe,
     wanted_attributes,
 )
+from ansible_collections.prodready.platform.plugins.module_utils._files import attributes
+from ansible_collections.prodready.platform.plugins.module_utils._files.lines import apply_lines, lines_argument_spec
+from ansible_collections.prodready.platform.plugins.module_utils._files.write import write_validated
 
 DIFF_LIMIT = 256 * 1024  # diffs of larger files show only the change of size
 
@@ -243,28 +326,7 @@ def write_file(item, new, mode, uid, gid, run_command):
     directory = os.path.dirname(path) or "/"
     if not os.path.isdir(directory):
         raise ItemError("directory %s does not exist (list it as a state=directory item first)" % directory)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(new)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fchown(handle.fileno(), uid, gid)
-            os.fsync(handle.fileno())
-        if item.get("validate"):
-            command = item["validate"]
-            if "%s" not in command:
-                raise ItemError("validate for %s must contain %%s (the file to check)" % path)
-            argv = [tmp if part == "%s" else part.replace("%s", tmp) for part in shlex.split(command)]
-            rc, out, err = run_command(argv)
-            if rc != 0:
-                raise ItemError("validation of %s failed (%s, rc=%d): %s" % (
-                    path, command, rc, (err or out or "").strip()[-2000:]))
-        os.rename(tmp, path)
-        tmp = None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+    write_validated(path, new, mode, uid, gid, item.get("validate"), run_command)
 
 
 def apply_file(item, check_mode, run_command):
@@ -375,9 +437,34 @@ def apply_link(item, check_mode):
     return reasons, diff
 
 
+def apply_attributes(item, check_mode, run_command, overrides, seen):
+    """An attributes item: (changed path (the link target with follow), reasons, diff), or None when
+    the path is missing."""
+    examined = attributes.examine(item, overrides, seen)
+    if examined is None:
+        return None
+    target, resolved, reasons, st = examined
+    if not reasons:
+        return target, reasons, None
+    if not check_mode:
+        attributes.apply(target, resolved, reasons, run_command)
+    return target, reasons, attributes.diff_of(target, resolved, st)
+
+
+# Options that belong to one state only: (option, its state).
+STATE_ONLY = (("lines", "lines"), ("follow", "attributes"), ("statoverride", "attributes"))
+
+
 def check_item(item):
     if not os.path.isabs(item["path"]):
         raise ItemError("path %r is not absolute" % item["path"])
+    for option, state in STATE_ONLY:
+        if item.get(option) and item["state"] != state:
+            raise ItemError("%s: %s is only for state=%s" % (item["path"], option, state))
+    if item["state"] == "lines" and not item.get("lines"):
+        raise ItemError("%s: state=lines needs lines" % item["path"])
+    if item["state"] == "attributes" and item.get("mode") in (None, ""):
+        raise ItemError("%s: state=attributes needs mode" % item["path"])
     if item["state"] == "file" and item.get("content") is None:
         raise ItemError("%s: state=file needs content" % item["path"])
     if item["state"] != "file" and item.get("content") is not None:
@@ -406,14 +493,26 @@ def attach_secret_content(items, secret_content):
 
 
 def run(items, check_mode, run_command):
-    """Apply every item in order; returns (changed_paths, per-item results, diffs)."""
+    """Apply every item in order; returns (changed_paths, per-item results, diffs, missing)."""
     for item in items:
         check_item(item)
-    changed_paths, results, diffs = [], [], []
+    attribute_items = [item for item in items if item.get("state") == "attributes"]
+    overrides = attributes.read_overrides(run_command) if attributes.wants_overrides(attribute_items) else None
+    changed_paths, results, diffs, missing, seen = [], [], [], [], set()
     for item in items:
         state = item.get("state") or "file"
+        changed_path = item["path"]
         try:
-            if state == "directory":
+            if state == "attributes":
+                outcome = apply_attributes(item, check_mode, run_command, overrides, seen)
+                if outcome is None:
+                    missing.append(item["path"])
+                    outcome = (changed_path, [], None)
+                changed_path, reasons, diff = outcome
+            elif state == "lines":
+                diff = apply_lines(item, check_mode, run_command)
+                reasons = ["content"] if diff else []
+            elif state == "directory":
                 reasons, diff = apply_directory(item, check_mode)
             elif state == "absent":
                 reasons, diff = apply_absent(item, check_mode)
@@ -427,9 +526,9 @@ def run(items, check_mode, run_command):
             raise
         results.append({"path": item["path"], "changed": bool(reasons), "reasons": reasons})
         if reasons:
-            changed_paths.append(item["path"])
+            changed_paths.append(changed_path)
             diffs.append(diff)
-    return changed_paths, results, diffs
+    return changed_paths, results, diffs, missing
 
 
 def main():
@@ -437,9 +536,12 @@ def main():
         argument_spec=dict(
             files=dict(type="list", elements="dict", required=True, options=dict(
                 path=dict(type="path", required=True),
-                state=dict(type="str", choices=["file", "directory", "absent", "link"], default="file"),
+                state=dict(type="str", choices=["file", "directory", "absent", "link", "lines", "attributes"], default="file"),
                 content=dict(type="str"),
                 src=dict(type="str"),
+                lines=lines_argument_spec(required=False),
+                follow=dict(type="bool", default=False),
+                statoverride=dict(type="bool", default=False),
                 mode=dict(type="raw"),
                 owner=dict(type="str", default="root"),
                 group=dict(type="str", default="root"),
@@ -457,7 +559,7 @@ def main():
 
     try:
         items = attach_secret_content(module.params["files"], module.params["secret_content"])
-        changed_paths, results, diffs = run(items, module.check_mode, run_command)
+        changed_paths, results, diffs, missing = run(items, module.check_mode, run_command)
     except ItemError as exc:
         applied = getattr(exc, "applied", [])
         module.fail_json(msg=to_native(exc), changed=bool(applied), changed_paths=applied)
@@ -465,7 +567,7 @@ def main():
         applied = getattr(exc, "applied", [])
         module.fail_json(msg="cannot apply %s: %s" % (getattr(exc, "filename", None) or "an item", to_native(exc)),
                          changed=bool(applied), changed_paths=applied)
-    result = dict(changed=bool(changed_paths), changed_paths=changed_paths, items=results)
+    result = dict(changed=bool(changed_paths), changed_paths=changed_paths, items=results, missing=missing)
     if module._diff:
         result["diff"] = diffs
     module.exit_json(**result)

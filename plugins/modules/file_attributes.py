@@ -85,93 +85,9 @@ missing:
   elements: str
 """
 
-import grp
-import os
-import pwd
-import stat
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.prodready.platform.plugins.module_utils.config_files import ItemError, parse_mode, resolve_id
-
-STATOVERRIDE = "dpkg-statoverride"
-
-
-def read_overrides(run_command):
-    """{path: (owner, group, mode)} of every dpkg-statoverride entry."""
-    rc, out, err = run_command([STATOVERRIDE, "--list"])
-    if rc not in (0, 1):
-        raise ItemError("dpkg-statoverride --list failed: %s" % (err or out).strip())
-    overrides = {}
-    for line in out.splitlines():
-        fields = line.split(None, 3)
-        if len(fields) == 4:
-            overrides[fields[3]] = (fields[0], fields[1], int(fields[2], 8))
-    return overrides
-
-
-def plan(items, overrides=None):
-    """[(target, item, reasons, lstat)] for the existing paths, and the missing ones."""
-    planned, missing, seen = [], [], set()
-    for item in items:
-        path = item["path"]
-        target = os.path.realpath(path) if item.get("follow") else path
-        try:
-            st = os.lstat(target)
-        except OSError:
-            missing.append(path)
-            continue
-        if stat.S_ISLNK(st.st_mode) or target in seen:
-            continue
-        seen.add(target)
-        mode = parse_mode(item["mode"], None)
-        uid = resolve_id(item.get("owner") or "root", pwd.getpwnam, "pw_uid", "user")
-        gid = resolve_id(item.get("group") or "root", grp.getgrnam, "gr_gid", "group")
-        reasons = []
-        if stat.S_IMODE(st.st_mode) != mode:
-            reasons.append("mode")
-        if st.st_uid != uid:
-            reasons.append("owner")
-        if st.st_gid != gid:
-            reasons.append("group")
-        if item.get("statoverride") and overrides is not None:
-            wanted = (item.get("owner") or "root", item.get("group") or "root", mode)
-            if overrides.get(target) != wanted:
-                reasons.append("statoverride")
-        if reasons:
-            planned.append((target, dict(item, mode_value=mode, uid=uid, gid=gid), reasons, st))
-    return planned, missing
-
-
-def describe(st=None, item=None):
-    if item is not None:
-        return "mode %04o, owner %s, group %s\n" % (item["mode_value"], item.get("owner") or "root", item.get("group") or "root")
-    return "mode %04o, owner %d, group %d\n" % (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
-
-
-def apply(target, item, reasons, run_command):
-    if "statoverride" in reasons:
-        # --update applies owner and mode too; an existing entry for another mode is replaced.
-        run_command([STATOVERRIDE, "--quiet", "--remove", target])
-        rc, out, err = run_command([STATOVERRIDE, "--update", "--add", item.get("owner") or "root",
-                                    item.get("group") or "root", "%04o" % item["mode_value"], target])
-        if rc != 0:
-            raise ItemError("dpkg-statoverride --add %s failed: %s" % (target, (err or out).strip()))
-    os.chown(target, item["uid"], item["gid"])
-    os.chmod(target, item["mode_value"])
-
-
-def run(items, check_mode, run_command):
-    """(changed paths, missing paths, diffs)."""
-    overrides = read_overrides(run_command) if any(item.get("statoverride") for item in items) else None
-    planned, missing = plan(items, overrides)
-    changed, diffs = [], []
-    for target, item, reasons, st in planned:
-        changed.append(target)
-        diffs.append({"before_header": target, "after_header": target, "before": describe(st=st),
-                      "after": describe(item=item) + ("(dpkg-statoverride)\n" if item.get("statoverride") else "")})
-        if not check_mode:
-            apply(target, item, reasons, run_command)
-    return changed, missing, diffs
+from ansible_collections.prodready.platform.plugins.module_utils.config_files import ItemError
+from ansible_collections.prodready.platform.plugins.module_utils._files.attributes import run
 
 
 def main():

@@ -105,106 +105,9 @@ changed_paths:
   sample: [/etc/login.defs]
 """
 
-import os
-import re
-import shlex
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_text
-
-
-class EditError(Exception):
-    """A file that cannot be edited (missing, bad regexp, failed validation)."""
-
-
-def _last_match(lines, pattern):
-    regexp = re.compile(pattern)
-    found = None
-    for index, text in enumerate(lines):
-        if regexp.search(text):
-            found = index
-    return found
-
-
-def edit(lines, entry):
-    """Apply one entry to a list of lines (without newlines), in place, as lineinfile does."""
-    line = entry["line"]
-    if entry.get("regexp"):
-        index = _last_match(lines, entry["regexp"])
-        if index is not None:
-            lines[index] = line
-            return
-    if line in lines:
-        return
-    after, before = entry.get("insertafter"), entry.get("insertbefore")
-    if before == "BOF":
-        lines.insert(0, line)
-    elif before:
-        index = _last_match(lines, before)
-        lines.insert(len(lines) if index is None else index, line)
-    elif after and after != "EOF":
-        index = _last_match(lines, after)
-        lines.insert(len(lines) if index is None else index + 1, line)
-    else:
-        lines.append(line)
-
-
-def new_text(text, entries):
-    """The text after all entries; a file that ended with a newline keeps ending with one."""
-    lines = text.splitlines()
-    for entry in entries:
-        edit(lines, entry)
-    if not lines:
-        return ""
-    return "\n".join(lines) + ("\n" if text.endswith("\n") or not text else "")
-
-
-def write(path, text, validate, run_command):
-    st = os.stat(path)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path) or "/")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(to_bytes(text, errors="surrogate_or_strict"))
-            handle.flush()
-            os.fchmod(handle.fileno(), st.st_mode & 0o7777)
-            os.fchown(handle.fileno(), st.st_uid, st.st_gid)
-            os.fsync(handle.fileno())
-        if validate:
-            if "%s" not in validate:
-                raise EditError("validate for %s must contain %%s (the file to check)" % path)
-            argv = [part.replace("%s", tmp) for part in shlex.split(validate)]
-            rc, out, err = run_command(argv)
-            if rc != 0:
-                raise EditError("validation of %s failed (%s, rc=%d): %s" % (
-                    path, validate, rc, (err or out or "").strip()[-2000:]))
-        os.rename(tmp, path)
-        tmp = None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def run(files, check_mode, run_command):
-    """(changed paths, diffs) after applying every file's lines."""
-    changed, diffs = [], []
-    for spec in files:
-        path = spec["path"]
-        if not os.path.isfile(path):
-            raise EditError("%s does not exist (or is not a regular file)" % path)
-        with open(path, "rb") as handle:
-            before = to_text(handle.read(), errors="surrogate_or_strict")
-        try:
-            after = new_text(before, spec["lines"])
-        except re.error as exc:
-            raise EditError("bad regular expression for %s: %s" % (path, exc))
-        if after == before:
-            continue
-        changed.append(path)
-        diffs.append({"before_header": path, "after_header": path, "before": before, "after": after})
-        if not check_mode:
-            write(path, after, spec.get("validate"), run_command)
-    return changed, diffs
+from ansible_collections.prodready.platform.plugins.module_utils.config_files import ItemError
+from ansible_collections.prodready.platform.plugins.module_utils._files.lines import lines_argument_spec, run
 
 
 def main():
@@ -212,12 +115,7 @@ def main():
         argument_spec=dict(
             files=dict(type="list", elements="dict", required=True, options=dict(
                 path=dict(type="path", required=True),
-                lines=dict(type="list", elements="dict", required=True, options=dict(
-                    line=dict(type="str", required=True),
-                    regexp=dict(type="str"),
-                    insertafter=dict(type="str"),
-                    insertbefore=dict(type="str"),
-                ), mutually_exclusive=[["insertafter", "insertbefore"]]),
+                lines=lines_argument_spec(required=True),
                 validate=dict(type="str"),
             )),
         ),
@@ -229,7 +127,7 @@ def main():
 
     try:
         changed, diffs = run(module.params["files"], module.check_mode, run_command)
-    except (EditError, OSError) as exc:
+    except (ItemError, OSError) as exc:
         module.fail_json(msg=str(exc))
     result = {"changed": bool(changed), "changed_paths": changed}
     if module._diff:

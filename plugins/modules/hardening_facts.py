@@ -80,7 +80,8 @@ options:
   host:
     description:
       - Read the host state (RV(ssh_host_keys), RV(system_accounts_with_shell), RV(pam),
-        RV(packages), RV(apt_lists), RV(listchanges_timer_enabled), RV(audit_rules_stale)).
+        RV(packages), RV(apt_lists), RV(listchanges_timer_enabled), RV(audit_rules_stale),
+        RV(sshd_effective)).
     type: bool
     default: false
   moduli_min_bits:
@@ -230,6 +231,15 @@ audit_rules_stale:
   description: Whether C(augenrules --check) finds /etc/audit/audit.rules out of date with /etc/audit/rules.d (false without auditd).
   returned: with host
   type: bool
+sshd_effective:
+  description:
+    - The effective C(passwordauthentication), C(permitrootlogin), C(kexalgorithms), C(ciphers) and C(macs) of sshd
+      (C(sshd -T -C user=prodready-check,host=localhost,addr=127.0.0.1)), keyword to value; null when sshd is missing
+      or its configuration does not parse. The hardening role asserts on them without running C(sshd -T) again.
+  returned: with host
+  type: dict
+  sample: {passwordauthentication: "no", permitrootlogin: "no", kexalgorithms: "sntrup761x25519-sha512@openssh.com,curve25519-sha256",
+           ciphers: "chacha20-poly1305@openssh.com,aes256-gcm@openssh.com", macs: "hmac-sha2-512-etm@openssh.com"}
 fs_inventory:
   description: The SUID/SGID and world-writable inventory (only with O(fs_scan_paths)).
   returned: when fs_scan_paths is set
@@ -299,6 +309,7 @@ def host_state(run, params, session=None):
         "apt_lists": host.apt_lists_present(),
         "listchanges_timer_enabled": os.path.lexists(LISTCHANGES_TIMER_LINK),
         "audit_rules_stale": host.audit_rules_stale(run),
+        "sshd_effective": ssh.sshd_checked(run),
     }
 
 

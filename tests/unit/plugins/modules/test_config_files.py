@@ -6,6 +6,7 @@ import subprocess
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from ansible_collections.prodready.platform.plugins.module_utils._files import lines as lines_utils
 from ansible_collections.prodready.platform.plugins.modules import config_files
 
 ME = str(os.getuid())
@@ -25,7 +26,8 @@ def run_command(argv):
 
 
 def apply(items, check_mode=False):
-    return config_files.run(items, check_mode, run_command)
+    """(changed paths, results, diffs) of a run (the missing attribute paths are left out)."""
+    return config_files.run(items, check_mode, run_command)[:3]
 
 
 def test_creates_directory_then_file_and_is_idempotent(tmp_path):
@@ -339,3 +341,103 @@ def test_secret_content_stays_out_of_the_module_result(tmp_path):
     assert key.read_text() == "hunter2-secret-value\n"
     assert "hunter2" not in proc.stdout
     assert "visible" in json.dumps(result["diff"])
+
+
+def existing(path, mode, text):
+    """A file the module does not write (as a package would have installed it)."""
+    path.write_text(text)
+    os.chmod(path, mode)
+    return path
+
+
+LOGIN_DEFS = "# defaults\n#UMASK\t022\nUMASK\t022\n"
+UMASK_LINE = {"regexp": r"^#?\s*UMASK\s", "line": "UMASK\t027", "insertafter": None, "insertbefore": None}
+
+
+def test_lines_item_edits_in_place_keeps_mode_and_converges(tmp_path):
+    path = tmp_path / "login.defs"
+    path.write_text(LOGIN_DEFS)
+    os.chmod(path, 0o640)
+    items = [item(path, state="lines", lines=[UMASK_LINE, {"line": "ENCRYPT_METHOD\tYESCRYPT"}])]
+    changed, results, diffs, missing = config_files.run(items, True, run_command)
+    assert changed == [str(path)] and results[0]["reasons"] == ["content"] and missing == []
+    assert path.read_text() == LOGIN_DEFS  # check mode wrote nothing
+    changed, results, diffs = apply(items)
+    assert path.read_text() == "# defaults\n#UMASK\t022\nUMASK\t027\nENCRYPT_METHOD\tYESCRYPT\n"
+    assert diffs[0]["before"] == LOGIN_DEFS and diffs[0]["after"] == path.read_text()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    inode = os.stat(path).st_ino
+    assert apply(items)[0] == [] and os.stat(path).st_ino == inode
+
+
+def test_lines_item_same_result_as_file_lines(tmp_path):
+    path = tmp_path / "f"
+    path.write_text("auth a\n@include common-auth\n")
+    entries = [{"line": "new", "insertbefore": "^@include"}, {"line": "Include x", "insertbefore": "BOF"}]
+    apply([item(path, state="lines", lines=entries)])
+    assert path.read_text() == lines_utils.new_text("auth a\n@include common-auth\n", entries)
+
+
+def test_lines_item_validation_and_missing_file(tmp_path):
+    path = tmp_path / "sshd_config"
+    path.write_text("a\n")
+    with pytest.raises(config_files.ItemError, match="validation"):
+        apply([item(path, state="lines", lines=[{"line": "b"}], validate="false %s")])
+    assert path.read_text() == "a\n" and os.listdir(tmp_path) == ["sshd_config"]
+    with pytest.raises(config_files.ItemError, match="does not exist"):
+        apply([item(tmp_path / "nope", state="lines", lines=[{"line": "b"}])], check_mode=True)
+
+
+def test_lines_item_after_a_file_item_in_one_run(tmp_path):
+    path = tmp_path / "f"
+    changed, results, diffs = apply([item(path, content="a\n"), item(path, state="lines", lines=[{"line": "b"}])])
+    assert changed == [str(path), str(path)] and path.read_text() == "a\nb\n"
+
+
+def test_attributes_item_sets_mode_skips_missing_and_converges(tmp_path):
+    target = existing(tmp_path / "shadow", 0o644, "x")
+    items = [item(target, state="attributes", mode="0640"), item(tmp_path / "gcc", state="attributes", mode="0750")]
+    changed, results, diffs, missing = config_files.run(items, True, run_command)
+    assert changed == [str(target)] and missing == [str(tmp_path / "gcc")]
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o644
+    changed, results, diffs, missing = config_files.run(items, False, run_command)
+    assert [r["reasons"] for r in results] == [["mode"], []]
+    assert diffs[0]["before"].startswith("mode 0644") and target.read_text() == "x"
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o640
+    assert apply(items)[0] == []
+
+
+def test_attributes_item_reports_the_link_target_it_changed(tmp_path):
+    target = existing(tmp_path / "x86_64-linux-gnu-as", 0o755, "x")
+    os.symlink(target, tmp_path / "as")
+    changed, results, diffs = apply([item(tmp_path / "as", state="attributes", mode="0750", follow=True)])
+    assert changed == [str(target)] and results[0]["path"] == str(tmp_path / "as")
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o750
+
+
+def test_attributes_statoverride_is_read_once(tmp_path):
+    target = existing(tmp_path / "gcc", 0o750, "x")
+    calls = []
+
+    def fake(argv):
+        calls.append(argv)
+        return 0, "root root 0750 %s\n" % target, ""
+
+    items = [item(target, state="attributes", mode="0750", owner="root", group="root", statoverride=True),
+             item(tmp_path / "f", content="x\n")]
+    changed, results, diffs, missing = config_files.run(items, True, fake)
+    assert calls == [["dpkg-statoverride", "--list"]]
+    assert "statoverride" not in results[0]["reasons"]
+
+
+@pytest.mark.parametrize("bad,message", [
+    ({"state": "file", "content": "x", "lines": [{"line": "a"}]}, "lines is only for state=lines"),
+    ({"state": "lines"}, "state=lines needs lines"),
+    ({"state": "attributes"}, "state=attributes needs mode"),
+    ({"state": "directory", "follow": True}, "follow is only for state=attributes"),
+    ({"state": "lines", "lines": [{"line": "a"}], "statoverride": True}, "statoverride is only for state=attributes"),
+    ({"state": "attributes", "mode": "0644", "content": "x"}, "content is only for state=file"),
+])
+def test_state_only_options_fail_clearly(tmp_path, bad, message):
+    with pytest.raises(config_files.ItemError, match=message):
+        apply([item(tmp_path / "f", **bad)])

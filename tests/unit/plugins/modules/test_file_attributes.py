@@ -7,7 +7,7 @@ __metaclass__ = type
 import os
 import stat
 
-from ansible_collections.prodready.platform.plugins.modules import file_attributes
+from ansible_collections.prodready.platform.plugins.module_utils._files import attributes as file_attributes
 
 ME = str(os.getuid())
 MY_GROUP = str(os.getgid())

@@ -5,12 +5,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 import stat
 import subprocess
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from ansible_collections.prodready.platform.plugins.modules import file_lines
+from ansible_collections.prodready.platform.plugins.module_utils.config_files import ItemError
+from ansible_collections.prodready.platform.plugins.module_utils._files import lines as file_lines
 
 
 def run_command(argv):
@@ -66,12 +69,24 @@ def test_edit_places_lines_as_lineinfile(entry, expected):
 def test_failed_validation_leaves_the_file(tmp_path):
     path = tmp_path / "f"
     path.write_text("a\n")
-    with pytest.raises(file_lines.EditError, match="validation"):
+    with pytest.raises(ItemError, match="validation"):
         file_lines.run([{"path": str(path), "lines": [{"line": "b"}], "validate": "false %s"}], False, run_command)
     assert path.read_text() == "a\n"
     assert os.listdir(tmp_path) == ["f"]
 
 
 def test_missing_file_is_an_error(tmp_path):
-    with pytest.raises(file_lines.EditError, match="does not exist"):
+    with pytest.raises(ItemError, match="does not exist"):
         file_lines.run([{"path": str(tmp_path / "nope"), "lines": [{"line": "b"}]}], True, run_command)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet="ab \t#=", max_size=8), max_size=8), st.text(alphabet="ab #=", min_size=1, max_size=6),
+       st.booleans())
+def test_new_text_converges_and_keeps_the_line(lines, line, trailing):
+    """Applying the same entry twice changes nothing more, and the line is then in the file."""
+    text = "\n".join(lines) + ("\n" if trailing and lines else "")
+    entry = {"line": line, "regexp": "^" + re.escape(line[:1])}
+    once = file_lines.new_text(text, [entry])
+    assert file_lines.new_text(once, [entry]) == once
+    assert line in once.splitlines()
