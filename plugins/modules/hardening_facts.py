@@ -233,9 +233,9 @@ audit_rules_stale:
   type: bool
 sshd_effective:
   description:
-    - The effective C(passwordauthentication), C(permitrootlogin), C(kexalgorithms), C(ciphers) and C(macs) of sshd
-      (C(sshd -T -C user=prodready-check,host=localhost,addr=127.0.0.1)), keyword to value; null when sshd is missing
-      or its configuration does not parse. The hardening role asserts on them without running C(sshd -T) again.
+    - sshd's effective configuration for the check connection (C(sshd -T -C user=prodready-check,host=localhost,addr=127.0.0.1)),
+      lowercase keyword to value (the first line of a repeated keyword); null when sshd is missing or its configuration
+      does not parse. The hardening role asserts its hardened values on it without running C(sshd -T) again.
   returned: with host
   type: dict
   sample: {passwordauthentication: "no", permitrootlogin: "no", kexalgorithms: "sntrup761x25519-sha512@openssh.com,curve25519-sha256",
@@ -309,7 +309,7 @@ def host_state(run, params, session=None):
         "apt_lists": host.apt_lists_present(),
         "listchanges_timer_enabled": os.path.lexists(LISTCHANGES_TIMER_LINK),
         "audit_rules_stale": host.audit_rules_stale(run),
-        "sshd_effective": ssh.sshd_checked(run),
+        "sshd_effective": ssh.sshd_effective(run) or None,
     }
 
 

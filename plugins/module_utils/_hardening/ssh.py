@@ -38,19 +38,6 @@ def sshd_effective(run, user="prodready-check", sshd=SSHD):
     return config
 
 
-# The keywords tasks/ssh_check.yml asserts on: no other file may override the hardened values.
-CHECKED_KEYWORDS = ("passwordauthentication", "permitrootlogin", "kexalgorithms", "ciphers", "macs")
-
-
-def sshd_checked(run, sshd=SSHD):
-    """{keyword: value} of CHECKED_KEYWORDS in sshd -T for the check connection (the same command
-    as the role's check), None when sshd is missing or its configuration does not parse."""
-    config = sshd_effective(run, sshd=sshd)
-    if not config:
-        return None
-    return dict((keyword, config[keyword]) for keyword in CHECKED_KEYWORDS if keyword in config)
-
-
 def authorized_keys_files(config, user, home):
     """The files sshd reads a user's keys from (sshd's defaults when it names none)."""
     files = (config.get("authorizedkeysfile") or ".ssh/authorized_keys .ssh/authorized_keys2").split()

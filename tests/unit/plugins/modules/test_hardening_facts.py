@@ -43,7 +43,7 @@ def test_every_returned_key_is_documented():
         assert "\n" + key in hardening_facts.RETURN
 
 
-def test_sshd_checked_reads_the_checked_keywords_with_the_check_connection(tmp_path):
+def test_sshd_effective_reads_the_check_connection(tmp_path):
     sshd = tmp_path / "sshd"
     sshd.write_text("")
     calls = []
@@ -52,7 +52,9 @@ def test_sshd_checked_reads_the_checked_keywords_with_the_check_connection(tmp_p
         calls.append(argv)
         return 0, SSHD_T, ""
 
-    assert ssh.sshd_checked(run, sshd=str(sshd)) == {
+    config = ssh.sshd_effective(run, sshd=str(sshd))
+    checked = ("passwordauthentication", "permitrootlogin", "kexalgorithms", "ciphers", "macs")
+    assert {keyword: config[keyword] for keyword in checked} == {
         "passwordauthentication": "no", "permitrootlogin": "no",
         "kexalgorithms": "sntrup761x25519-sha512@openssh.com,curve25519-sha256",
         "ciphers": "chacha20-poly1305@openssh.com,aes256-gcm@openssh.com", "macs": "hmac-sha2-512-etm@openssh.com"}
@@ -60,8 +62,8 @@ def test_sshd_checked_reads_the_checked_keywords_with_the_check_connection(tmp_p
     assert calls == [[str(sshd), "-T", "-C", "user=prodready-check,host=localhost,addr=127.0.0.1"]]
 
 
-def test_sshd_checked_is_none_when_sshd_fails_or_is_missing(tmp_path):
+def test_sshd_effective_is_empty_when_sshd_fails_or_is_missing(tmp_path):
     sshd = tmp_path / "sshd"
     sshd.write_text("")
-    assert ssh.sshd_checked(lambda argv: (255, "", "bad configuration"), sshd=str(sshd)) is None
-    assert ssh.sshd_checked(lambda argv: (0, SSHD_T, ""), sshd=str(tmp_path / "missing")) is None
+    assert ssh.sshd_effective(lambda argv: (255, "", "bad configuration"), sshd=str(sshd)) == {}
+    assert ssh.sshd_effective(lambda argv: (0, SSHD_T, ""), sshd=str(tmp_path / "missing")) == {}
